@@ -1,0 +1,8 @@
+"""A Lambda runtime for Python that answers first and keeps working after.
+
+Handlers return the acknowledgement; `defer` queues the work that runs once it has been posted.
+"""
+
+from runtime.deferred import defer
+
+__all__ = ["defer"]

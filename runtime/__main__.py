@@ -1,0 +1,5 @@
+"""`python -m runtime`: what `bootstrap` executes."""
+
+from runtime.startup import main
+
+main()

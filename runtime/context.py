@@ -1,0 +1,115 @@
+"""The context object handed to handlers, attribute for attribute what the managed runtime gives.
+
+Handlers written for AWS's managed Python runtime read `memory_limit_in_mb` as a string, compare
+`identity`/`client_context` fields that may be None, and print the context; all of that behaves
+the same here. `defer` is the one addition.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from runtime import deferred
+
+
+class CognitoIdentity:
+    __slots__ = ("cognito_identity_id", "cognito_identity_pool_id")
+
+    def __init__(self, data: dict | None = None) -> None:
+        data = data or {}
+        self.cognito_identity_id = data.get("cognitoIdentityId")
+        self.cognito_identity_pool_id = data.get("cognitoIdentityPoolId")
+
+    def __repr__(self) -> str:
+        return _repr(self)
+
+
+class Client:
+    __slots__ = (
+        "installation_id",
+        "app_title",
+        "app_version_name",
+        "app_version_code",
+        "app_package_name",
+    )
+
+    def __init__(self, data: dict) -> None:
+        for name in self.__slots__:
+            setattr(self, name, data.get(name))
+
+    def __repr__(self) -> str:
+        return _repr(self)
+
+
+class ClientContext:
+    __slots__ = ("custom", "env", "client")
+
+    def __init__(self, data: dict) -> None:
+        self.custom = data.get("custom")
+        self.env = data.get("env")
+        client = data.get("client")
+        self.client = Client(client) if isinstance(client, dict) else client
+
+    def __repr__(self) -> str:
+        return _repr(self)
+
+
+def _repr(obj: Any) -> str:
+    fields = ",".join(f"{name}={getattr(obj, name)}" for name in obj.__slots__)
+    return f"{type(obj).__name__}([{fields}])"
+
+
+class LambdaContext:
+    """Per-invocation facts; `get_remaining_time_in_millis` counts down to Lambda's deadline."""
+
+    def __init__(
+        self,
+        request_id: str,
+        deadline_ms: int,
+        invoked_function_arn: str | None = None,
+        client_context: dict | None = None,
+        cognito_identity: dict | None = None,
+        tenant_id: str | None = None,
+    ) -> None:
+        env = os.environ
+        self.aws_request_id = request_id
+        self.log_group_name = env.get("AWS_LAMBDA_LOG_GROUP_NAME")
+        self.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME")
+        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME")
+        self.memory_limit_in_mb = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION")
+        self.invoked_function_arn = invoked_function_arn
+        self.tenant_id = tenant_id
+        self.client_context = ClientContext(client_context) if client_context else None
+        self.identity = CognitoIdentity(cognito_identity)
+        self._deadline_ms = deadline_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(self._deadline_ms - int(time.time() * 1000), 0)
+
+    def defer(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
+        """Same as `runtime.defer`: run `fn(*args, **kwargs)` after the response is posted."""
+        deferred.defer(fn, *args, **kwargs)
+
+    def log(self, msg: object) -> None:
+        sys.stdout.write(str(msg))
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(["
+            f"aws_request_id={self.aws_request_id},"
+            f"log_group_name={self.log_group_name},"
+            f"log_stream_name={self.log_stream_name},"
+            f"function_name={self.function_name},"
+            f"memory_limit_in_mb={self.memory_limit_in_mb},"
+            f"function_version={self.function_version},"
+            f"invoked_function_arn={self.invoked_function_arn},"
+            f"client_context={self.client_context},"
+            f"identity={self.identity},"
+            f"tenant_id={self.tenant_id}"
+            "])"
+        )

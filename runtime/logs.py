@@ -1,0 +1,140 @@
+"""Log output in the managed Python runtime's conventions, so existing log queries keep working.
+
+- `AWS_LAMBDA_LOG_FORMAT=Text` (default): `[LEVEL]\\t<UTC time>Z\\t<request id>\\t<message>`.
+  `JSON`: one object per record with `timestamp, level, message, logger, requestId` (plus
+  `stackTrace, errorType, errorMessage, location` when an exception is attached).
+- `AWS_LAMBDA_LOG_LEVEL` sets the root logger's level (`TRACE` means DEBUG). Unset, the root
+  logger keeps Python's default (WARNING), exactly as on the managed runtime, so `logger.info`
+  in user code stays silent until the user asks for it. The runtime's own logger (`runtime`)
+  reports at INFO unless that variable says otherwise.
+- On stdout Lambda cuts a log event at each newline, so a multi-line record (a traceback) has its
+  inner newlines written as carriage returns and stays one CloudWatch event, like the error
+  blocks the managed runtime writes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+
+_request_id = ""
+_tenant_id: str | None = None
+_json = False
+
+_TEXT_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s"
+_JSON_TIME = "%Y-%m-%dT%H:%M:%SZ"
+# LogRecord attributes that are not the user's `extra=` fields.
+_RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "aws_request_id",
+    "tenant_id",
+}
+
+
+def set_request(request_id: str, tenant_id: str | None) -> None:
+    global _request_id, _tenant_id
+    _request_id = request_id
+    _tenant_id = tenant_id
+
+
+def request_id() -> str:
+    return _request_id
+
+
+class _RequestFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.aws_request_id = _request_id
+        record.tenant_id = _tenant_id
+        return True
+
+
+class TextFormatter(logging.Formatter):
+    converter = time.gmtime
+
+    def __init__(self) -> None:
+        super().__init__(_TEXT_FORMAT, "%Y-%m-%dT%H:%M:%S")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(record).replace("\n", "\r") + "\n"
+
+
+class JsonFormatter(logging.Formatter):
+    converter = time.gmtime
+
+    def __init__(self) -> None:
+        super().__init__(datefmt=_JSON_TIME)
+
+    def format(self, record: logging.LogRecord) -> str:
+        level = min(50, max(0, record.levelno)) // 10 * 10
+        result: dict[str, object] = {
+            "timestamp": self.formatTime(record, self.datefmt),
+            "level": logging.getLevelName(level),
+            "message": record.getMessage(),
+            "logger": record.name,
+            "requestId": getattr(record, "aws_request_id", None),
+        }
+        if record.exc_info and record.exc_info[0] is not None:
+            import traceback
+
+            etype, value, tb = record.exc_info
+            result["stackTrace"] = traceback.format_tb(tb)
+            result["errorType"] = etype.__name__
+            result["errorMessage"] = str(value)
+            result["location"] = f"{record.pathname}:{record.funcName}:{record.lineno}"
+        if getattr(record, "tenant_id", None) is not None:
+            result["tenantId"] = record.tenant_id
+        for key, value in record.__dict__.items():
+            if key not in _RESERVED and key not in result:
+                result[key] = value
+        return json.dumps(result, ensure_ascii=False, default=str) + "\n"
+
+
+class _StdoutHandler(logging.Handler):
+    """Writes each record with one `write` call, so records from threads never interleave."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stdout.write(self.format(record))
+        except Exception:
+            self.handleError(record)
+
+
+def setup(log_format: str | None, log_level: str | None) -> None:
+    global _json
+    _json = (log_format or "").upper() == "JSON"
+    handler = _StdoutHandler()
+    handler.setFormatter(JsonFormatter() if _json else TextFormatter())
+    handler.addFilter(_RequestFilter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+
+    level = {"TRACE": "DEBUG"}.get((log_level or "").upper(), (log_level or "").upper())
+    runtime_logger = logging.getLogger("runtime")
+    if level in logging.getLevelNamesMapping():
+        root.setLevel(level)
+        runtime_logger.setLevel(level)
+    else:
+        runtime_logger.setLevel(logging.INFO)
+
+
+def write_error(error: dict[str, object]) -> None:
+    """Log a failed invocation or init the way the managed runtime does: one event per error."""
+    if _json:
+        record = {"timestamp": time.strftime(_JSON_TIME, time.gmtime()), "log_level": "ERROR"}
+        record.update(error)
+        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return
+    head = "[ERROR]"
+    if error.get("errorType"):
+        head += f" {error['errorType']}"
+    if error.get("errorMessage"):
+        head += (":" if error.get("errorType") else "") + f" {error['errorMessage']}"
+    lines = [head, "Traceback (most recent call last):"]
+    for entry in error.get("stackTrace") or ():  # type: ignore[union-attr]
+        for line in entry.splitlines() or [""]:
+            stripped = line.lstrip(" ")
+            lines.append("\u00a0" * (len(line) - len(stripped)) + stripped)
+    sys.stdout.write("\r".join(lines) + "\n")

@@ -1,0 +1,164 @@
+"""The invocation loop: next event → handler → response posted → deferred callbacks → next event.
+
+The order is the product: the caller has its answer as soon as the handler returns, and the
+deferred work runs while Lambda still counts this invocation (it ends only at the next `/next`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from runtime import aio, deferred, logs, marshal
+from runtime.api import Invocation, RuntimeAPI
+from runtime.context import LambdaContext
+from runtime.errors import CONTEXT_UNMARSHAL_ERROR, RESPONSE_TOO_LARGE, Fault
+
+# The largest buffered response Lambda accepts: 6 MiB plus 100 bytes.
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100
+
+log = logging.getLogger("runtime")
+
+
+def serve(api: RuntimeAPI, handler: Callable[..., Any], margin_ms: int) -> None:
+    """Serve invocations until the Runtime API says stop (an exception) or a handler exits."""
+    cold_start = True
+    while True:
+        invocation = api.next_invocation()
+        serve_one(api, handler, invocation, margin_ms, cold_start)
+        cold_start = False
+
+
+def serve_one(
+    api: RuntimeAPI,
+    handler: Callable[..., Any],
+    invocation: Invocation,
+    margin_ms: int,
+    cold_start: bool,
+) -> None:
+    started = time.perf_counter()
+    logs.set_request(invocation.request_id, invocation.tenant_id)
+    _set_trace_id(invocation.trace_id)
+    batch = deferred.open_batch()
+
+    body, content_type, failure = call_handler(handler, invocation)
+    if failure is None and len(body) > MAX_RESPONSE_BYTES:
+        failure = _too_large(len(body))
+    if failure is None:
+        status = api.post_response(invocation, body, content_type)
+        if status == 413:
+            failure = _too_large(len(body))
+    if failure is not None:
+        status = _post_failure(api, invocation, failure)
+    acknowledged = time.perf_counter()
+
+    if failure is not None:
+        discard_reason = f"the invocation failed ({_error_type(failure)})"
+    elif status != 202:
+        discard_reason = f"the Runtime API refused the response (HTTP {status})"
+    else:
+        discard_reason = None
+    counts = deferred.run_batch(batch, lambda: _remaining_ms(invocation), margin_ms, discard_reason)
+    finished = time.perf_counter()
+
+    ack_ms = (acknowledged - started) * 1000
+    deferred_ms = (finished - acknowledged) * 1000
+    log.info(
+        "invocation done: ack_ms=%.2f deferred_ms=%.2f callbacks_run=%d failed=%d skipped=%d "
+        "discarded=%d cold_start=%s",
+        ack_ms,
+        deferred_ms,
+        counts.ran,
+        counts.failed,
+        counts.skipped,
+        counts.discarded,
+        "true" if cold_start else "false",
+        extra={
+            "ackMs": round(ack_ms, 2),
+            "deferredMs": round(deferred_ms, 2),
+            "callbacks": {
+                "run": counts.ran,
+                "failed": counts.failed,
+                "skipped": counts.skipped,
+                "discarded": counts.discarded,
+            },
+            "coldStart": cold_start,
+        },
+    )
+    if failure is not None and not isinstance(failure, Exception):
+        raise failure  # SystemExit, KeyboardInterrupt...: the caller has its error; now exit
+
+
+def call_handler(
+    handler: Callable[..., Any], invocation: Invocation
+) -> tuple[bytes, str, BaseException | None]:
+    """Run the handler; return the encoded result, or the exception that replaces it."""
+    try:
+        context = _context(invocation)
+        event = marshal.decode_event(invocation.body, invocation.content_type)
+        result = handler(event, context)
+        if hasattr(type(result), "__await__"):  # `async def` handler
+            result = aio.run(result)
+        body, content_type = marshal.encode_result(result)
+        return body, content_type, None
+    except BaseException as e:  # every failure becomes an error payload for the caller
+        return b"", "", e
+
+
+def _context(invocation: Invocation) -> LambdaContext:
+    return LambdaContext(
+        invocation.request_id,
+        invocation.deadline_ms,
+        invocation.function_arn,
+        _json_header(invocation.client_context, "Client Context"),
+        _json_header(invocation.cognito_identity, "Cognito Identity"),
+        invocation.tenant_id,
+    )
+
+
+def _json_header(value: str | None, name: str) -> dict | None:
+    if not value:
+        return None
+    import json
+
+    try:
+        return json.loads(value)
+    except ValueError as e:
+        raise Fault(CONTEXT_UNMARSHAL_ERROR, f"Unable to parse {name} JSON: {e}") from None
+
+
+def _post_failure(api: RuntimeAPI, invocation: Invocation, failure: BaseException) -> int:
+    from runtime import errors
+
+    payload = errors.from_exception(failure, invocation.request_id)
+    logs.write_error(payload)
+    error_type = failure.error_type if isinstance(failure, Fault) else errors.UNHANDLED
+    return api.post_error(
+        invocation, errors.to_json(payload), error_type, errors.xray_cause(failure)
+    )
+
+
+def _too_large(size: int) -> Fault:
+    return Fault(
+        RESPONSE_TOO_LARGE,
+        f"Response payload size ({size} bytes) exceeded maximum allowed payload size "
+        f"({MAX_RESPONSE_BYTES} bytes).",
+    )
+
+
+def _error_type(failure: BaseException) -> str:
+    return failure.error_type if isinstance(failure, Fault) else type(failure).__name__
+
+
+def _remaining_ms(invocation: Invocation) -> int:
+    return invocation.deadline_ms - int(time.time() * 1000)
+
+
+def _set_trace_id(trace_id: str | None) -> None:
+    if trace_id:
+        os.environ["_X_AMZN_TRACE_ID"] = trace_id
+    else:
+        os.environ.pop("_X_AMZN_TRACE_ID", None)

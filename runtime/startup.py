@@ -1,0 +1,84 @@
+"""Process start: find the user's code, set up logging, load the handler, then serve.
+
+Init failures are posted to `/init/error` in the managed runtime's shape and end the process
+with status 1, so Lambda reports them on the first invoke instead of timing out.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+DEFAULT_MARGIN_MS = 500
+
+
+def main() -> None:
+    env = os.environ
+    _put_task_root_first(env.get("LAMBDA_TASK_ROOT") or os.getcwd())
+
+    from runtime import logs
+
+    logs.setup(env.get("AWS_LAMBDA_LOG_FORMAT"), env.get("AWS_LAMBDA_LOG_LEVEL"))
+
+    from runtime.api import RuntimeAPI, RuntimeAPIFatal
+
+    address = env.get("AWS_LAMBDA_RUNTIME_API")
+    if not address:
+        sys.exit("bootstrap: AWS_LAMBDA_RUNTIME_API is not set; Lambda (or an emulator) sets it")
+    api = RuntimeAPI(address)
+
+    try:
+        handler, margin_ms = _init(env.get("_HANDLER") or (sys.argv[1:] or [""])[-1])
+    except Exception as e:
+        from runtime import errors
+
+        payload = errors.from_exception(e)
+        logs.write_error(payload)
+        try:
+            api.post_init_error(errors.to_json(payload), str(payload["errorType"]))
+        except RuntimeAPIFatal as api_error:
+            print(f"bootstrap: could not report the init error: {api_error}", file=sys.stderr)
+        sys.exit(1)
+
+    from runtime.loop import serve
+
+    try:
+        serve(api, handler, margin_ms)
+    except RuntimeAPIFatal as e:
+        import logging
+
+        logging.getLogger("runtime").critical("exiting: %s", e)
+        sys.exit(1)
+
+
+def _init(handler_spec: str):
+    from runtime.errors import Fault
+    from runtime.handler import load_handler
+
+    margin = os.environ.get("LAMBDA_RUNTIME_DEFER_MARGIN_MS", str(DEFAULT_MARGIN_MS))
+    if not margin.isdigit():
+        raise Fault(
+            "Runtime.InvalidConfiguration",
+            f"LAMBDA_RUNTIME_DEFER_MARGIN_MS must be a whole number of milliseconds, "
+            f"got {margin!r}",
+        )
+    return load_handler(handler_spec), int(margin)
+
+
+def _put_task_root_first(task_root: str) -> None:
+    """sys.path as the managed runtime has it: the function's code first, then layers.
+
+    `python -m runtime` put the working directory first; Lambda starts in LAMBDA_TASK_ROOT, but a
+    local run may not, and the user's code must win over whatever lies in that directory.
+    """
+    if sys.path and sys.path[0] == os.getcwd():
+        del sys.path[0]
+    layers = [
+        path
+        for path in (
+            f"/opt/python/lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages",
+            "/opt/python",
+        )
+        if os.path.isdir(path)
+    ]
+    sys.path[0:0] = [task_root, *layers]

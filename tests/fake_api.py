@@ -1,0 +1,224 @@
+"""A scripted Runtime API on loopback, for behaviour the real emulator cannot show.
+
+RIE hands the caller its response only when the runtime asks for the next event, and it cannot
+inject faults; this server records every request in one ordered timeline (including marks that
+test handlers post from their deferred callbacks) and answers as each test scripts it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HANDLERS = Path(__file__).resolve().parent / "handlers"
+PREFIX = "/2018-06-01/runtime"
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:f"
+
+
+class Record:
+    def __init__(self, method: str, path: str, headers: dict[str, str], body: bytes) -> None:
+        self.method = method
+        self.path = path
+        self.headers = headers  # names lower-cased
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self) -> str:
+        return f"<{self.method} {self.path} {self.body[:60]!r}>"
+
+
+class FakeRuntimeAPI:
+    """Events are queued with `push`; `/next` blocks until one is there."""
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+        self.changed = threading.Condition()
+        self.events: queue.Queue = queue.Queue()
+        # endpoint ("next", "response", "error", "init/error") -> (status, body) answers given,
+        # one per request, before the normal behaviour resumes
+        self.scripted: dict[str, list[tuple[int, bytes]]] = {}
+        self._ids = itertools.count(1)
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out as separate writes
+
+            def log_message(self, *args):  # keep pytest output clean
+                pass
+
+            def do_GET(self):
+                api._serve(self, "GET")
+
+            def do_POST(self):
+                api._serve(self, "POST")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.events.put(None)
+        self.server.shutdown()
+        self.server.server_close()
+
+    # -- scripting -------------------------------------------------------------------------
+    def push(
+        self,
+        event: object = None,
+        *,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout_ms: int = 30000,
+    ) -> str:
+        request_id = f"req-{next(self._ids)}"
+        sent = {
+            "Lambda-Runtime-Aws-Request-Id": request_id,
+            "Lambda-Runtime-Deadline-Ms": str(int(time.time() * 1000) + timeout_ms),
+            "Lambda-Runtime-Invoked-Function-Arn": FUNCTION_ARN,
+            "Lambda-Runtime-Trace-Id": f"Root=1-{request_id}",
+            "Content-Type": "application/json",
+        }
+        sent.update(headers or {})
+        sent = {k: v for k, v in sent.items() if v is not None}
+        self.events.put((sent, json.dumps(event).encode() if body is None else body))
+        return request_id
+
+    def script(self, endpoint: str, *answers: tuple[int, bytes]) -> None:
+        self.scripted.setdefault(endpoint, []).extend(answers)
+
+    # -- observing -------------------------------------------------------------------------
+    def wait_for(self, predicate, timeout: float = 20.0):
+        """Block until `predicate(records)` is truthy; return its value."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while not (value := predicate(self.records)):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"timed out; records: {self.records}")
+                self.changed.wait(left)
+            return value
+
+    def outcome(self, request_id: str, timeout: float = 20.0) -> Record:
+        """The /response or /error the runtime posted for `request_id`."""
+        ends = (f"/invocation/{request_id}/response", f"/invocation/{request_id}/error")
+        return self.wait_for(
+            lambda rs: next((r for r in rs if r.path.endswith(ends)), None), timeout
+        )
+
+    def paths(self) -> list[str]:
+        with self.changed:
+            return [r.path.removeprefix(PREFIX) for r in self.records]
+
+    # -- serving ---------------------------------------------------------------------------
+    def _serve(self, http: BaseHTTPRequestHandler, method: str) -> None:
+        length = int(http.headers.get("Content-Length") or 0)
+        body = http.rfile.read(length) if length else b""
+        record = Record(method, http.path, {k.lower(): v for k, v in http.headers.items()}, body)
+        with self.changed:
+            self.records.append(record)
+            self.changed.notify_all()
+        suffix = http.path.removeprefix(PREFIX)
+        answers = self.scripted.get(_endpoint(suffix))
+        if answers:
+            status, answer = answers.pop(0)
+            return self._answer(http, status, answer)
+        if method == "GET" and suffix == "/invocation/next":
+            item = self.events.get()
+            if item is None:
+                self.events.put(None)
+                return self._answer(http, 500, b'{"errorMessage":"server closing"}')
+            headers, event = item
+            return self._answer(http, 200, event, headers)
+        if method == "POST":
+            return self._answer(http, 202, b'{"status":"OK"}')
+        self._answer(http, 404, b"not found")
+
+    @staticmethod
+    def _answer(http, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        http.send_response(status)
+        for name, value in (headers or {}).items():
+            http.send_header(name, value)
+        http.send_header("Content-Length", str(len(body)))
+        http.end_headers()
+        http.wfile.write(body)
+
+
+def _endpoint(suffix: str) -> str:
+    if suffix.startswith("/invocation/") and suffix != "/invocation/next":
+        return suffix.rsplit("/", 1)[-1]
+    return suffix.lstrip("/").removeprefix("invocation/")
+
+
+class RuntimeProcess:
+    """`./bootstrap` as Lambda starts it, with its stdout collected line by line."""
+
+    def __init__(self, api_address: str, handler: str, env: dict[str, str] | None = None) -> None:
+        full_env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "_HANDLER", "LAMBDA_"))
+        }
+        full_env.update(
+            AWS_LAMBDA_RUNTIME_API=api_address,
+            _HANDLER=handler,
+            LAMBDA_TASK_ROOT=str(HANDLERS),
+            LAMBDA_RUNTIME_PYTHON=sys.executable,
+            AWS_LAMBDA_FUNCTION_NAME="f",
+            AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
+            AWS_LAMBDA_FUNCTION_MEMORY_SIZE="128",
+            AWS_LAMBDA_LOG_GROUP_NAME="/aws/lambda/f",
+            AWS_LAMBDA_LOG_STREAM_NAME="2026/11/22/[$LATEST]abc",
+        )
+        full_env.update(env or {})
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        self.proc = subprocess.Popen(
+            [str(ROOT / "bootstrap")],
+            env=full_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=str(HANDLERS),
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for raw in self.proc.stdout:  # type: ignore[union-attr]
+            with self._changed:
+                self.lines.append(raw.decode("utf-8", "replace"))
+                self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
+
+    @property
+    def output(self) -> str:
+        with self._changed:
+            return "".join(self.lines)
+
+    def wait_output(self, text: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while text not in "".join(self.lines):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{text!r} never logged; output:\n{''.join(self.lines)}")
+                self._changed.wait(left)
+            return "".join(self.lines)
+
+    def wait_exit(self, timeout: float = 20.0) -> int:
+        return self.proc.wait(timeout)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
