@@ -18,6 +18,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 HANDLERS = Path(__file__).resolve().parent / "handlers"
 PREFIX = "/2018-06-01/runtime"
@@ -148,12 +150,15 @@ class FakeRuntimeAPI:
 
     @staticmethod
     def _answer(http, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-        http.send_response(status)
-        for name, value in (headers or {}).items():
-            http.send_header(name, value)
-        http.send_header("Content-Length", str(len(body)))
-        http.end_headers()
-        http.wfile.write(body)
+        try:
+            http.send_response(status)
+            for name, value in (headers or {}).items():
+                http.send_header(name, value)
+            http.send_header("Content-Length", str(len(body)))
+            http.end_headers()
+            http.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the runtime was stopped while it waited: nobody to answer
 
 
 def _endpoint(suffix: str) -> str:
@@ -165,7 +170,13 @@ def _endpoint(suffix: str) -> str:
 class RuntimeProcess:
     """`./bootstrap` as Lambda starts it, with its stdout collected line by line."""
 
-    def __init__(self, api_address: str, handler: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        api_address: str,
+        handler: str,
+        env: dict[str, str] | None = None,
+        bootstrap: Path = ROOT / "bootstrap",
+    ) -> None:
         full_env = {
             k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "_HANDLER", "LAMBDA_"))
         }
@@ -184,13 +195,14 @@ class RuntimeProcess:
         self.lines: list[str] = []
         self._changed = threading.Condition()
         self.proc = subprocess.Popen(
-            [str(ROOT / "bootstrap")],
+            [str(bootstrap)],
             env=full_env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             cwd=str(HANDLERS),
         )
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def _read(self) -> None:
         for raw in self.proc.stdout:  # type: ignore[union-attr]
@@ -216,9 +228,29 @@ class RuntimeProcess:
             return "".join(self.lines)
 
     def wait_exit(self, timeout: float = 20.0) -> int:
-        return self.proc.wait(timeout)
+        """The exit status, once everything the process wrote has been collected."""
+        status = self.proc.wait(timeout)
+        self._reader.join(timeout)
+        return status
 
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
+
+
+@pytest.fixture
+def runtime():
+    """Factory: `api, proc = runtime("module.function", **env)`; all are stopped at teardown."""
+    started: list[tuple[FakeRuntimeAPI, RuntimeProcess]] = []
+
+    def start(handler: str, **env: str) -> tuple[FakeRuntimeAPI, RuntimeProcess]:
+        api = FakeRuntimeAPI()
+        proc = RuntimeProcess(api.address, handler, env)
+        started.append((api, proc))
+        return api, proc
+
+    yield start
+    for api, proc in started:
+        proc.stop()
+        api.close()

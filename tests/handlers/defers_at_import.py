@@ -1,0 +1,3 @@
+from runtime import defer
+
+defer(print, "never")

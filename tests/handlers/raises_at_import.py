@@ -1,0 +1,1 @@
+raise LookupError("no config at import")

@@ -1,0 +1,128 @@
+"""What a handler written for the managed Python runtime relies on: context, env, logs, headers."""
+
+import json
+
+from fake_api import FUNCTION_ARN, HANDLERS
+
+pytest_plugins = ["fake_api"]
+
+
+def test_context_carries_every_managed_runtime_attribute(runtime):
+    api, _ = runtime("basic.context_facts")
+    client_context = {"custom": {"k": "v"}, "env": {"e": "1"}, "client": {"app_title": "demo"}}
+    request_id = api.push(
+        {},
+        timeout_ms=30000,
+        headers={
+            "Lambda-Runtime-Client-Context": json.dumps(client_context),
+            "Lambda-Runtime-Cognito-Identity": json.dumps(
+                {"cognitoIdentityId": "id-1", "cognitoIdentityPoolId": "pool-1"}
+            ),
+            "Lambda-Runtime-Aws-Tenant-Id": "tenant-7",
+        },
+    )
+    facts = api.outcome(request_id).json()
+    assert 0 < facts.pop("remaining_ms") <= 30000
+    assert facts == {
+        "aws_request_id": request_id,
+        "function_name": "f",
+        "function_version": "$LATEST",
+        "memory_limit_in_mb": "128",  # a string, as on the managed runtime
+        "invoked_function_arn": FUNCTION_ARN,
+        "log_group_name": "/aws/lambda/f",
+        "log_stream_name": "2026/11/22/[$LATEST]abc",
+        "tenant_id": "tenant-7",
+        "identity": ["id-1", "pool-1"],
+        "client_context": {"custom": {"k": "v"}, "env": {"e": "1"}, "app_title": "demo"},
+        "trace_id": f"Root=1-{request_id}",
+        "sys_path0": str(HANDLERS),
+    }
+
+
+def test_context_without_optional_headers(runtime):
+    api, _ = runtime("basic.context_facts")
+    facts = api.outcome(api.push({}, headers={"Lambda-Runtime-Trace-Id": None})).json()
+    assert facts["client_context"] is None
+    assert facts["identity"] == [None, None]
+    assert facts["tenant_id"] is None
+    assert facts["trace_id"] is None  # cleared, not left over from an earlier invocation
+
+
+def test_malformed_client_context_is_an_error_payload(runtime):
+    api, _ = runtime("basic.context_facts")
+    request_id = api.push({}, headers={"Lambda-Runtime-Client-Context": "{nope"})
+    payload = api.outcome(request_id).json()
+    assert payload["errorType"] == "Runtime.LambdaContextUnmarshalError"
+    assert payload["errorMessage"].startswith("Unable to parse Client Context JSON:")
+
+
+def test_invocation_id_is_echoed_only_when_present(runtime):
+    api, _ = runtime("basic.echo")
+    with_id = api.push({}, headers={"Lambda-Runtime-Invocation-Id": "inv-42"})
+    without = api.push({})
+    assert api.outcome(with_id).headers["lambda-runtime-invocation-id"] == "inv-42"
+    assert "lambda-runtime-invocation-id" not in api.outcome(without).headers
+
+    api2, _ = runtime("basic.raising")
+    failed = api2.push({}, headers={"Lambda-Runtime-Invocation-Id": "inv-43"})
+    assert api2.outcome(failed).headers["lambda-runtime-invocation-id"] == "inv-43"
+
+
+def test_text_logs_follow_the_managed_runtime_format(runtime):
+    api, proc = runtime("basic.logs")
+    request_id = api.push({})
+    output = proc.wait_output("invocation done")
+    lines = output.split("\n")
+    warning = next(line for line in lines if "warning line" in line)
+    level, timestamp, logged_id, message = warning.split("\t")
+    assert (level, logged_id, message) == ("[WARNING]", request_id, "warning line")
+    assert timestamp.endswith("Z") and timestamp[10] == "T" and len(timestamp) == 24
+    assert "printed line" in lines
+    # Root level stays WARNING unless AWS_LAMBDA_LOG_LEVEL says otherwise, as on AWS.
+    assert "info line" not in output and "debug line" not in output
+    caught = next(line for line in lines if "\tcaught" in line)
+    assert caught.startswith("[ERROR]") and "\rTraceback" in caught and "KeyError: 'k'" in caught
+
+
+def test_log_level_variable_sets_the_root_level(runtime):
+    api, proc = runtime("basic.logs", AWS_LAMBDA_LOG_LEVEL="DEBUG")
+    api.push({})
+    output = proc.wait_output("invocation done")
+    assert "[DEBUG]" in output and "debug line" in output and "info line" in output
+
+
+def test_runtime_lines_obey_a_stricter_log_level(runtime):
+    api, proc = runtime("basic.with_callbacks", AWS_LAMBDA_LOG_LEVEL="WARN")
+    request_id = api.push({})
+    api.outcome(request_id)
+    api.wait_for(lambda rs: sum(r.path.endswith("/next") for r in rs) >= 2)
+    assert "invocation done" not in proc.output
+
+
+def test_json_logs_carry_the_managed_runtime_fields(runtime):
+    api, proc = runtime("basic.logs", AWS_LAMBDA_LOG_FORMAT="JSON", AWS_LAMBDA_LOG_LEVEL="INFO")
+    request_id = api.push({})
+    proc.wait_output('"invocation done')
+    records = [json.loads(line) for line in proc.output.split("\n") if line.startswith("{")]
+    info = next(r for r in records if r["message"] == "info line")
+    assert info["level"] == "INFO" and info["logger"] == "app" and info["requestId"] == request_id
+    assert info["timestamp"].endswith("Z")
+    warning = next(r for r in records if r["message"] == "warning line")
+    assert warning["order"] == 7  # `extra=` fields are kept
+    caught = next(r for r in records if r["message"] == "caught")
+    assert caught["errorType"] == "KeyError" and caught["errorMessage"] == "'k'"
+    assert isinstance(caught["stackTrace"], list) and caught["location"].startswith(
+        f"{HANDLERS}/basic.py:logs:"
+    )
+    done = next(r for r in records if r["message"].startswith("invocation done"))
+    assert done["coldStart"] is True and done["callbacks"]["run"] == 0
+
+
+def test_json_error_record_for_a_failed_invocation(runtime):
+    api, proc = runtime("basic.raising", AWS_LAMBDA_LOG_FORMAT="JSON")
+    request_id = api.push({})
+    api.outcome(request_id)
+    proc.wait_output('"log_level": "ERROR"')
+    line = next(line for line in proc.output.split("\n") if '"log_level": "ERROR"' in line)
+    record = json.loads(line)
+    assert record["errorType"] == "ValueError" and record["requestId"] == request_id

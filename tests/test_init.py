@@ -1,0 +1,144 @@
+"""Start-up: how `bootstrap` finds Python and the handler, and how init failures are reported."""
+
+import os
+import socket
+import sys
+
+import pytest
+from fake_api import HANDLERS, ROOT, FakeRuntimeAPI, RuntimeProcess
+
+pytest_plugins = ["fake_api"]
+
+
+@pytest.mark.parametrize(
+    ("handler", "error_type", "message"),
+    [
+        ("nodot", "Runtime.MalformedHandlerName", "Bad handler 'nodot': not enough values to unpack"),
+        ("nowhere.handler", "Runtime.ImportModuleError", "Unable to import module 'nowhere': No module named 'nowhere'"),
+        ("imports_missing.handler", "Runtime.ImportModuleError", "Unable to import module 'imports_missing': No module named 'module_that_does_not_exist'"),
+        ("basic.absent", "Runtime.HandlerNotFound", "Handler 'absent' missing on module 'basic'"),
+        ("basic.not_a_function", "Runtime.HandlerNotFound", "Handler 'not_a_function' on module 'basic' is not callable"),
+        ("broken_syntax.handler", "Runtime.UserCodeSyntaxError", "Syntax error in module 'broken_syntax': expected ':'"),
+        ("sys.handler", "Runtime.BuiltInModuleConflict", "Cannot use built-in module sys as a handler module"),
+        ("raises_at_import.handler", "LookupError", "no config at import"),
+        ("defers_at_import.handler", "RuntimeError", "defer() was called outside an invocation"),
+    ],
+)  # fmt: skip
+def test_init_failure_is_posted_then_the_process_exits_1(runtime, handler, error_type, message):
+    api, proc = runtime(handler)
+    error = api.wait_for(lambda rs: next((r for r in rs if r.path.endswith("/init/error")), None))
+    assert proc.wait_exit() == 1
+    assert error.headers["lambda-runtime-function-error-type"] == error_type
+    payload = error.json()
+    assert payload["errorType"] == error_type
+    assert payload["errorMessage"].startswith(message)
+    assert payload["requestId"] == ""
+    assert isinstance(payload["stackTrace"], list)
+    assert not any(r.path.endswith("/next") for r in api.records)  # never served unloaded code
+    assert f"[ERROR] {error_type}: {message}" in proc.output
+
+
+def test_syntax_error_trace_points_at_the_line(runtime):
+    api, proc = runtime("broken_syntax.handler")
+    error = api.wait_for(lambda rs: next((r for r in rs if r.path.endswith("/init/error")), None))
+    (entry,) = error.json()["stackTrace"]
+    assert entry.startswith(f'  File "{HANDLERS / "broken_syntax.py"}" Line 1\n')
+    assert "def handler(event, context)" in entry
+
+
+def test_handler_in_a_sub_folder_and_task_root_first_on_sys_path(runtime):
+    api, _ = runtime("sub/deeper/nested.handler")
+    assert api.outcome(api.push({})).json() == "nested"
+    api2, _ = runtime("basic.context_facts")
+    assert api2.outcome(api2.push({})).json()["sys_path0"] == str(HANDLERS)
+
+
+def test_lambda_runtime_python_picks_the_interpreter(runtime, tmp_path):
+    marker = tmp_path / "used"
+    wrapper = tmp_path / "python"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" > {marker}\nexec {sys.executable} "$@"\n')
+    wrapper.chmod(0o755)
+    api, _ = runtime("basic.echo", LAMBDA_RUNTIME_PYTHON=str(wrapper))
+    assert api.outcome(api.push(1)).json()["event"] == 1
+    assert marker.read_text().split() == ["-u", "-m", "runtime"]
+
+
+def test_exec_wrapper_runs_the_runtime_command(runtime, tmp_path):
+    wrapper = tmp_path / "wrapper"
+    wrapper.write_text('#!/bin/sh\nexport WRAPPED="by wrapper: $2 $3 $4"\nexec "$@"\n')
+    wrapper.chmod(0o755)
+    api, _ = runtime("basic.wrapped", AWS_LAMBDA_EXEC_WRAPPER=str(wrapper))
+    assert api.outcome(api.push({})).json() == "by wrapper: -u -m runtime"
+
+
+def test_exec_wrapper_that_is_not_executable_is_a_clear_error(runtime, tmp_path):
+    wrapper = tmp_path / "wrapper"
+    wrapper.write_text("not executable")
+    _, proc = runtime("basic.echo", AWS_LAMBDA_EXEC_WRAPPER=str(wrapper))
+    assert proc.wait_exit() == 127
+    assert f"AWS_LAMBDA_EXEC_WRAPPER={wrapper} is not an executable file" in proc.output
+
+
+def test_bundled_interpreter_beside_bootstrap_is_preferred_to_path(tmp_path):
+    """A zip with python/bin/python3 next to bootstrap runs on that interpreter."""
+    task = tmp_path / "task"
+    (task / "python" / "bin").mkdir(parents=True)
+    marker = tmp_path / "bundled-used"
+    bundled = task / "python" / "bin" / "python3"
+    bundled.write_text(f'#!/bin/sh\ntouch {marker}\nexec {sys.executable} "$@"\n')
+    bundled.chmod(0o755)
+    (task / "bootstrap").write_bytes((ROOT / "bootstrap").read_bytes())
+    (task / "bootstrap").chmod(0o755)
+    (task / "runtime").symlink_to(ROOT / "runtime")
+
+    api = FakeRuntimeAPI()
+    env = {"LAMBDA_RUNTIME_PYTHON": ""}
+    proc = RuntimeProcess(api.address, "basic.echo", env, bootstrap=task / "bootstrap")
+    try:
+        assert api.outcome(api.push(5)).json()["event"] == 5
+        assert marker.exists()
+    finally:
+        proc.stop()
+        api.close()
+
+
+def test_missing_runtime_api_address_is_a_clear_error(runtime):
+    _, proc = runtime("basic.echo", AWS_LAMBDA_RUNTIME_API="")
+    assert proc.wait_exit() == 1
+    assert "AWS_LAMBDA_RUNTIME_API is not set" in proc.output
+
+
+def test_unreachable_runtime_api_retries_then_exits_with_a_clear_message():
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{probe.getsockname()[1]}"
+    proc = RuntimeProcess(address, "basic.echo")
+    try:
+        assert proc.wait_exit() == 1
+        output = proc.output
+        assert "unreachable after 5 attempts" in output
+        assert output.count("retrying") == 3  # first retry is immediate, then 3 logged pauses
+    finally:
+        proc.stop()
+
+
+def test_invalid_margin_setting_fails_init(runtime):
+    api, proc = runtime("basic.echo", LAMBDA_RUNTIME_DEFER_MARGIN_MS="soon")
+    error = api.wait_for(lambda rs: next((r for r in rs if r.path.endswith("/init/error")), None))
+    assert error.json()["errorType"] == "Runtime.InvalidConfiguration"
+    assert proc.wait_exit() == 1
+
+
+def test_user_environment_is_untouched_apart_from_the_documented_variables(runtime):
+    api, _ = runtime("basic.environment", CUSTOM_SETTING="kept")
+    env = api.outcome(api.push({})).json()
+    assert env["CUSTOM_SETTING"] == "kept"
+    assert env["PYTHONPATH"].split(":")[0] == str(ROOT)
+    assert "_X_AMZN_TRACE_ID" in env
+
+
+@pytest.fixture(autouse=True)
+def _no_inherited_lambda_env(monkeypatch):
+    for name in list(os.environ):
+        if name.startswith(("AWS_LAMBDA", "_HANDLER")):
+            monkeypatch.delenv(name)
