@@ -1,0 +1,575 @@
+"""A local Lambda that tells the truth about timing: Runtime API and Invoke API in one process.
+
+AWS's Runtime Interface Emulator answers the caller only when the runtime asks for the next
+event, which hides the one thing this runtime is for (answering first, working after). This
+emulator behaves like Lambda where it matters for deferred work:
+
+- the caller gets its answer as soon as the runtime posts `/response` (or `/error`);
+- invokes that arrive while the runtime is busy wait in a queue, in arrival order;
+- the function timeout covers the whole invocation, deferred phase included: past it the runtime
+  is killed and the next invoke starts a fresh one (a cold start), as on Lambda;
+- with `freeze=True` the runtime is stopped (SIGSTOP) while it waits for an event, so threads
+  that outlive their invocation stall here as they do on AWS;
+- one timeline line per invocation says what the caller waited and what ran after.
+
+Lambda-Runtime-* values for one invoke come from the Invoke request's headers: send
+`Lambda-Runtime-Client-Context`, `-Cognito-Identity`, `-Aws-Tenant-Id`, `-Invocation-Id` or
+`-Trace-Id` as they should reach the runtime, or the Invoke API's own `X-Amz-Client-Context`
+(base64), `X-Amz-Tenant-Id` and `X-Amzn-Trace-Id`.
+
+`python -m devtools.emulator HANDLER [--task-root DIR] [--port 9000] [--timeout 30] [--freeze]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import collections
+import contextlib
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import TextIO
+
+from devtools.invoke import INVOKE_PATH, InvokeResult, invoke
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNTIME_PREFIX = "/2018-06-01/runtime"
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100  # Lambda's limit for a buffered response
+ACCOUNT = "123456789012"
+
+# Invoke request header -> /next header; the Lambda-Runtime-* names pass through unchanged.
+_FORWARDED = {
+    name.lower(): name
+    for name in (
+        "Lambda-Runtime-Client-Context",
+        "Lambda-Runtime-Cognito-Identity",
+        "Lambda-Runtime-Aws-Tenant-Id",
+        "Lambda-Runtime-Invocation-Id",
+        "Lambda-Runtime-Trace-Id",
+    )
+}
+_INVOKE_API_ALIASES = {
+    "x-amzn-trace-id": "Lambda-Runtime-Trace-Id",
+    "x-amz-tenant-id": "Lambda-Runtime-Aws-Tenant-Id",
+}
+
+
+@dataclass
+class Timeline:
+    """One invocation as it happened; milliseconds, measured by the emulator's clock."""
+
+    request_id: str
+    status: str  # ok | error | timeout | exited | init error | no response
+    timed_out: bool
+    cold_start: bool
+    ack_ms: float  # invoke received -> caller's answer written (queue and init included)
+    deferred_ms: float | None  # response posted -> runtime back on /next; None if never posted
+    queued_ms: float  # invoke received -> event handed to the runtime (init included when cold)
+    duration_ms: float | None  # handed over -> ended: what the timeout applies to
+    total_ms: float  # invoke received -> ended
+    timeout_s: float
+    invocation_id: str | None = None  # the Lambda-Runtime-Invocation-Id the runtime echoed
+
+    def line(self) -> str:
+        def ms(value: float | None) -> str:
+            return "-" if value is None else f"{value:.1f} ms"
+
+        return (
+            f"emulator: {self.request_id[:8]} {self.status:<10} ack {ms(self.ack_ms)} | "
+            f"deferred {ms(self.deferred_ms)} | duration {ms(self.duration_ms)} "
+            f"(timeout {self.timeout_s:g} s{', TIMED OUT' if self.timed_out else ''}) | "
+            f"total {ms(self.total_ms)}"
+            + (f" | cold start, queued {ms(self.queued_ms)}" if self.cold_start else "")
+        )
+
+
+class _Invocation:
+    """An invoke from its arrival to its timeline: the caller's side and the runtime's side."""
+
+    def __init__(self, body: bytes, next_headers: dict[str, str]) -> None:
+        self.request_id = str(uuid.uuid4())
+        self.body = body
+        self.next_headers = next_headers
+        self.received = time.perf_counter()
+        self.handed: float | None = None
+        self.deadline = 0.0  # time.monotonic() at which it times out, once handed over
+        self.cold_start = False
+        self.posted: float | None = None
+        self.ended: float | None = None
+        self.written: float | None = None
+        self.status = "no response"
+        self.timed_out = False
+        self.echoed_invocation_id: str | None = None
+        self.answer: tuple[int, bytes, dict[str, str]] | None = None
+        self.answered = threading.Event()
+
+    def respond(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        if self.answer is None:
+            self.answer = (status, body, headers)
+            self.answered.set()
+
+    def fail(self, error_type: str, message: str) -> None:
+        body = json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+        self.respond(200, body, _error_headers())
+
+
+def _error_headers() -> dict[str, str]:
+    return {"Content-Type": "application/json", "X-Amz-Function-Error": "Unhandled"}
+
+
+class Emulator:
+    """A Lambda function on loopback: serves both APIs and runs `bootstrap` as its runtime.
+
+    The runtime process starts on the first invoke (a cold start, as on Lambda) and again on the
+    invoke after it was killed or exited. Use as a context manager; `close` kills it.
+    """
+
+    def __init__(
+        self,
+        handler: str,
+        task_root: str | Path,
+        env: dict[str, str] | None = None,
+        bootstrap: str | Path = ROOT / "bootstrap",
+        function_timeout_s: float = 30.0,
+        freeze: bool = False,
+        port: int = 0,
+        timeline: TextIO | None = sys.stderr,
+        *,
+        runtime_log: TextIO | None = None,
+    ) -> None:
+        """`runtime_log`, when set, gets the runtime's output line by line as it arrives."""
+        self.handler = handler
+        self.task_root = Path(task_root).resolve()
+        self.bootstrap = Path(bootstrap)
+        self.function_timeout_s = function_timeout_s
+        self.freeze = freeze
+        self.timelines: list[Timeline] = []
+        self._timeline_stream = timeline
+        self._runtime_log = runtime_log
+        self._extra_env = dict(env or {})
+        self._cond = threading.Condition()
+        self._queue: collections.deque[_Invocation] = collections.deque()
+        self._current: _Invocation | None = None
+        self._proc: subprocess.Popen | None = None
+        self._fresh = False  # the running process has not been handed an event yet
+        self._frozen = False
+        self._closed = False
+        self._submitted = 0
+        self._timed_out_ids: set[str] = set()
+        self._init_error: bytes | None = None
+        self._output: list[str] = []
+
+        self._runtime_server = _serve(self._runtime_request, 0)
+        self._invoke_server = _serve(self._invoke_request, port)
+        self.runtime_api_address = f"127.0.0.1:{self._runtime_server.server_address[1]}"
+        self.invoke_address = f"127.0.0.1:{self._invoke_server.server_address[1]}"
+        threading.Thread(target=self._enforce_timeouts, daemon=True).start()
+
+    # -- the public side ------------------------------------------------------------------
+    def invoke(
+        self, event: object, headers: dict[str, str] | None = None, timeout: float = 60.0
+    ) -> InvokeResult:
+        """Invoke through the Invoke API, as any caller would; blocks until the caller's answer."""
+        return invoke(self.invoke_address, event, headers, timeout)
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Until every invoke received so far has ended and has its timeline."""
+        self._wait(lambda: len(self.timelines) == self._submitted, timeout, "idle")
+
+    def wait_queued(self, count: int, timeout: float = 10.0) -> None:
+        """Until at least `count` invokes wait for the runtime (received, not handed over)."""
+        self._wait(lambda: len(self._queue) >= count, timeout, f"{count} queued")
+
+    @property
+    def output(self) -> str:
+        with self._cond:
+            return "".join(self._output)
+
+    @property
+    def runtime_pid(self) -> int | None:
+        with self._cond:
+            return self._proc.pid if self._proc else None
+
+    def close(self) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            self._kill_runtime()
+            for inv in [self._current, *self._queue]:
+                if inv is not None:
+                    inv.fail("Emulator.Closed", "the emulator was closed before an answer")
+            self._cond.notify_all()
+        for server in (self._invoke_server, self._runtime_server):
+            server.shutdown()
+            server.server_close()
+
+    def __enter__(self) -> Emulator:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _wait(self, predicate, timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not predicate():
+                left = deadline - time.monotonic()
+                if left <= 0 or self._closed:
+                    raise TimeoutError(f"emulator not {what} after {timeout} s")
+                self._cond.wait(left)
+
+    # -- the Invoke API -------------------------------------------------------------------
+    def _invoke_request(self, http: BaseHTTPRequestHandler, body: bytes) -> None:
+        if http.command != "POST" or http.path.split("?")[0] != INVOKE_PATH:
+            return _reply(http, 404, b'{"message": "unknown path"}')
+        inv = _Invocation(body, self._next_headers(http.headers))
+        with self._cond:
+            if self._closed:
+                return _reply(http, 503, b'{"message": "emulator closed"}')
+            self._submitted += 1
+            self._queue.append(inv)
+            if self._proc is None:
+                self._start_runtime()
+            self._cond.notify_all()
+        inv.answered.wait()
+        status, answer, headers = inv.answer  # type: ignore[misc]
+        headers = {
+            "X-Amzn-RequestId": inv.request_id,
+            "X-Amz-Executed-Version": "$LATEST",
+            **headers,
+        }
+        # The caller may have gone away; the invocation goes on regardless, as on Lambda.
+        with contextlib.suppress(OSError):
+            _reply(http, status, answer, headers)
+        with self._cond:
+            inv.written = time.perf_counter()
+            self._record_if_done(inv)
+
+    def _next_headers(self, request_headers) -> dict[str, str]:
+        name = self._extra_env.get("AWS_LAMBDA_FUNCTION_NAME", "function")
+        region = self._extra_env.get("AWS_REGION", "us-east-1")
+        arn = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{name}"
+        headers = {
+            "Content-Type": "application/json",
+            "Lambda-Runtime-Invoked-Function-Arn": arn,
+            "Lambda-Runtime-Trace-Id": _trace_id(),
+        }
+        for raw_name, value in request_headers.items():
+            lower = raw_name.lower()
+            if lower in _FORWARDED:
+                headers[_FORWARDED[lower]] = value
+            elif lower in _INVOKE_API_ALIASES:
+                headers[_INVOKE_API_ALIASES[lower]] = value
+            elif lower == "x-amz-client-context":
+                try:
+                    headers["Lambda-Runtime-Client-Context"] = base64.b64decode(value).decode()
+                except (binascii.Error, UnicodeDecodeError):
+                    headers["Lambda-Runtime-Client-Context"] = value
+        return headers
+
+    # -- the Runtime API ------------------------------------------------------------------
+    def _runtime_request(self, http: BaseHTTPRequestHandler, body: bytes) -> None:
+        path = http.path.removeprefix(RUNTIME_PREFIX)
+        if http.command == "GET" and path == "/invocation/next":
+            return self._next(http)
+        if http.command == "POST" and path == "/init/error":
+            with self._cond:
+                self._init_error = body or b'{"errorType": "Runtime.Unknown"}'
+            return _reply(http, 202, b'{"status": "OK"}')
+        parts = path.split("/")  # "", "invocation", id, "response"|"error"
+        if http.command == "POST" and len(parts) == 4 and parts[1] == "invocation":
+            return self._post_outcome(http, parts[2], parts[3], body)
+        _reply(http, 404, b'{"errorType": "InvalidRequest", "errorMessage": "unknown path"}')
+
+    def _next(self, http: BaseHTTPRequestHandler) -> None:
+        with self._cond:
+            if not _peer_alive(http.connection):
+                return  # a /next from a process already killed: it must not end anything
+            if self._current is not None:
+                self._end(self._current, self._current.status)
+            if self.freeze and not self._queue:
+                self._signal(signal.SIGSTOP)
+                self._frozen = True
+            self._cond.notify_all()
+            while not self._queue and not self._closed:
+                self._cond.wait()
+            if self._closed or not _peer_alive(http.connection):
+                return
+            inv = self._queue.popleft()
+            inv.handed = time.perf_counter()
+            inv.deadline = time.monotonic() + self.function_timeout_s
+            inv.cold_start, self._fresh = self._fresh, False
+            self._current = inv
+            if self._frozen:
+                self._signal(signal.SIGCONT)
+                self._frozen = False
+            self._cond.notify_all()
+        deadline_ms = int((time.time() + self.function_timeout_s) * 1000)
+        headers = {
+            **inv.next_headers,
+            "Lambda-Runtime-Aws-Request-Id": inv.request_id,
+            "Lambda-Runtime-Deadline-Ms": str(deadline_ms),
+        }
+        _reply(http, 200, inv.body, headers)
+
+    def _post_outcome(self, http, request_id: str, kind: str, body: bytes) -> None:
+        with self._cond:
+            inv = self._current
+            if inv is None or inv.request_id != request_id:
+                if request_id in self._timed_out_ids:
+                    return _reply(http, 410, b'{"errorType": "InvocationTimedOut"}')
+                return _reply(http, 400, b'{"errorType": "InvalidRequestID"}')
+            if inv.posted is not None:
+                return _reply(http, 403, b'{"errorType": "InvalidStateTransition"}')
+            if kind == "response" and len(body) > MAX_RESPONSE_BYTES:
+                return _reply(http, 413, b'{"errorType": "RequestEntityTooLarge"}')
+            if kind not in ("response", "error"):
+                return _reply(http, 404, b'{"errorType": "InvalidRequest"}')
+            inv.posted = time.perf_counter()
+            inv.echoed_invocation_id = http.headers.get("Lambda-Runtime-Invocation-Id")
+            if kind == "response":
+                inv.status = "ok"
+                content_type = http.headers.get("Content-Type") or "application/json"
+                inv.respond(200, body, {"Content-Type": content_type})
+            else:
+                inv.status = "error"
+                inv.respond(200, body, _error_headers())
+        _reply(http, 202, b'{"status": "OK"}')
+
+    # -- the runtime process --------------------------------------------------------------
+    def _start_runtime(self) -> None:
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LAMBDA_", "_HANDLER"))
+        }
+        env.update(
+            LAMBDA_RUNTIME_PYTHON=os.environ.get("LAMBDA_RUNTIME_PYTHON", sys.executable),
+            AWS_REGION="us-east-1",
+            AWS_DEFAULT_REGION="us-east-1",
+            AWS_LAMBDA_FUNCTION_NAME="function",
+            AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
+            AWS_LAMBDA_FUNCTION_MEMORY_SIZE="128",
+            AWS_LAMBDA_LOG_GROUP_NAME="/aws/lambda/function",
+            AWS_LAMBDA_LOG_STREAM_NAME=f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}",
+            AWS_LAMBDA_INITIALIZATION_TYPE="on-demand",
+        )
+        env.update(self._extra_env)
+        env.update(
+            AWS_LAMBDA_RUNTIME_API=self.runtime_api_address,
+            _HANDLER=self.handler,
+            LAMBDA_TASK_ROOT=str(self.task_root),
+        )
+        proc = subprocess.Popen(
+            [str(self.bootstrap)],
+            env=env,
+            cwd=self.task_root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: freeze and kill reach its children
+        )
+        self._proc = proc
+        self._fresh = True
+        self._init_error = None
+        threading.Thread(target=self._collect_output, args=(proc,), daemon=True).start()
+
+    def _collect_output(self, proc: subprocess.Popen) -> None:
+        for raw in proc.stdout:  # type: ignore[union-attr]
+            line = raw.decode("utf-8", "replace")
+            with self._cond:
+                self._output.append(line)
+            if self._runtime_log is not None:
+                self._runtime_log.write(line)
+                self._runtime_log.flush()
+        returncode = proc.wait()
+        with self._cond:
+            if proc is self._proc:  # an exit the emulator did not cause
+                self._runtime_exited(returncode)
+
+    def _runtime_exited(self, returncode: int) -> None:
+        self._proc = None
+        self._frozen = False
+        reason = f"Runtime exited with error: exit status {returncode}"
+        if self._current is not None:
+            inv = self._current
+            inv.fail("Runtime.ExitError", f"RequestId: {inv.request_id} Error: {reason}")
+            self._end(inv, "exited")
+        elif self._fresh and self._queue:  # died during init: the first waiting invoke hears it
+            inv = self._queue.popleft()
+            if self._init_error is not None:
+                inv.respond(200, self._init_error, _error_headers())
+            else:
+                inv.fail("Runtime.ExitError", f"RequestId: {inv.request_id} Error: {reason}")
+            self._end(inv, "init error")
+        if self._queue and not self._closed:
+            self._start_runtime()
+        self._cond.notify_all()
+
+    def _enforce_timeouts(self) -> None:
+        with self._cond:
+            while not self._closed:
+                inv = self._current
+                if inv is None:
+                    self._cond.wait()
+                elif (left := inv.deadline - time.monotonic()) > 0:
+                    self._cond.wait(left)
+                else:
+                    self._time_out(inv)
+
+    def _time_out(self, inv: _Invocation) -> None:
+        """What Lambda does at the deadline: the environment goes, whatever phase it was in."""
+        self._kill_runtime()
+        inv.timed_out = True
+        self._timed_out_ids.add(inv.request_id)
+        inv.fail(
+            "Sandbox.Timedout",
+            f"RequestId: {inv.request_id} Error: Task timed out after "
+            f"{self.function_timeout_s:.2f} seconds",
+        )
+        self._end(inv, "timeout")
+        if self._queue:
+            self._start_runtime()
+
+    def _kill_runtime(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            self._signal(signal.SIGKILL, proc)
+            proc.wait(10)  # gone before anything else happens: see _peer_alive
+        self._frozen = False
+
+    def _signal(self, signum: int, proc: subprocess.Popen | None = None) -> None:
+        proc = proc or self._proc
+        if proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signum)  # the group we created: pgid == pid
+
+    # -- bookkeeping ----------------------------------------------------------------------
+    def _end(self, inv: _Invocation, status: str) -> None:
+        inv.status = status
+        inv.ended = time.perf_counter()
+        if self._current is inv:
+            self._current = None
+        inv.fail(
+            "Emulator.NoResponse",
+            "the runtime asked for the next event without posting a response or an error",
+        )  # no-op when the caller already has its answer
+        self._record_if_done(inv)
+        self._cond.notify_all()
+
+    def _record_if_done(self, inv: _Invocation) -> None:
+        if inv.ended is None or inv.written is None:
+            return
+        timeline = Timeline(
+            request_id=inv.request_id,
+            status=inv.status,
+            timed_out=inv.timed_out,
+            cold_start=inv.cold_start,
+            ack_ms=_ms(inv.received, inv.written),
+            deferred_ms=None if inv.posted is None else _ms(inv.posted, inv.ended),
+            queued_ms=_ms(inv.received, inv.handed if inv.handed is not None else inv.ended),
+            duration_ms=None if inv.handed is None else _ms(inv.handed, inv.ended),
+            total_ms=_ms(inv.received, inv.ended),
+            timeout_s=self.function_timeout_s,
+            invocation_id=inv.echoed_invocation_id,
+        )
+        self.timelines.append(timeline)
+        if self._timeline_stream is not None:
+            print(timeline.line(), file=self._timeline_stream, flush=True)
+        self._cond.notify_all()
+
+
+def _ms(start: float, end: float) -> float:
+    return (end - start) * 1000
+
+
+def _trace_id() -> str:
+    root = f"1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"
+    return f"Root={root};Parent={uuid.uuid4().hex[:16]};Sampled=0"
+
+
+def _peer_alive(sock: socket.socket) -> bool:
+    """False once the peer closed the connection (a killed runtime's /next still in flight)."""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        return not readable or sock.recv(1, socket.MSG_PEEK) != b""
+    except OSError:
+        return False
+
+
+def _serve(handle, port: int) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            handle(self, self.rfile.read(length) if length else b"")
+
+        do_POST = do_GET
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _reply(
+    http: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str] | None = None
+) -> None:
+    http.send_response(status)
+    for name, value in (headers or {"Content-Type": "application/json"}).items():
+        http.send_header(name, value)
+    http.send_header("Content-Length", str(len(body)))
+    http.end_headers()
+    http.wfile.write(body)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m devtools.emulator",
+        description="Run a handler on a local Lambda that answers the caller as soon as the "
+        "runtime posts its response, and enforces the timeout over deferred work too.",
+    )
+    parser.add_argument("handler", help="module.function, e.g. handler_example/app.handler")
+    parser.add_argument("--task-root", default=".", help="the function's code (default: .)")
+    parser.add_argument("--port", type=int, default=9000, help="Invoke API port (0: any free)")
+    parser.add_argument("--timeout", type=float, default=30.0, help="function timeout, seconds")
+    parser.add_argument("--freeze", action="store_true", help="SIGSTOP the runtime when idle")
+    args = parser.parse_args(argv)
+
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with Emulator(
+        args.handler,
+        args.task_root,
+        function_timeout_s=args.timeout,
+        freeze=args.freeze,
+        port=args.port,
+        runtime_log=sys.stderr,
+    ) as emulator:
+        print(
+            f"emulator: invoke with  curl -d '{{}}' "
+            f"http://{emulator.invoke_address}{INVOKE_PATH}\n"
+            f"emulator: Runtime API at {emulator.runtime_api_address}; Ctrl-C stops",
+            flush=True,
+        )
+        stop.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+"""Shared fixtures: `emulator` makes local Lambdas (`devtools.emulator`) and closes them all."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from devtools.emulator import Emulator
+
+EMULATOR_HANDLERS = Path(__file__).resolve().parent / "emulator_handlers"
+
+
+@pytest.fixture
+def emulator() -> Iterator[Callable[..., Emulator]]:
+    """`emulator(handler, task_root=tests/emulator_handlers, **Emulator kwargs)`."""
+    made: list[Emulator] = []
+
+    def make(handler: str, task_root: str | Path = EMULATOR_HANDLERS, **kwargs) -> Emulator:
+        made.append(Emulator(handler, task_root, **kwargs))
+        return made[-1]
+
+    yield make
+    for emu in made:
+        emu.close()
