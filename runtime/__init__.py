@@ -4,5 +4,6 @@ Handlers return the acknowledgement; `defer` queues the work that runs once it h
 """
 
 from runtime.deferred import defer
+from runtime.shutdown import on_shutdown
 
-__all__ = ["defer"]
+__all__ = ["defer", "on_shutdown"]

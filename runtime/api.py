@@ -88,7 +88,9 @@ class RuntimeAPI:
         if not sep or not port.isdigit():
             raise ValueError(f"AWS_LAMBDA_RUNTIME_API must be host:port, got {address!r}")
         self.address = address
-        self._conn = Connection(host.strip("[]"), int(port))
+        self.host = host.strip("[]")
+        self.port = int(port)
+        self._conn = Connection(self.host, self.port)
         self._base = f"/{API_VERSION}/runtime"
 
     def next_invocation(self) -> Invocation:

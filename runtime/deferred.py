@@ -8,10 +8,12 @@ is logged as skipped or discarded with the reason. Nothing is dropped silently, 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 from runtime import aio
+from runtime.watchdog import watchdog
 
 log = logging.getLogger("runtime")
 
@@ -33,11 +35,12 @@ class Callback:
 class Batch:
     """The callbacks of one invocation; closed once they have all been dealt with."""
 
-    __slots__ = ("callbacks", "closed")
+    __slots__ = ("callbacks", "closed", "position")
 
     def __init__(self) -> None:
         self.callbacks: list[Callback] = []
         self.closed = False
+        self.position = 0  # callbacks before this one have been dealt with or are running
 
 
 class Counts:
@@ -79,9 +82,20 @@ def open_batch() -> Batch:
     return _current
 
 
+def in_progress() -> tuple[str | None, list[str]]:
+    """The callback running now (if any) and those still waiting, for a shutdown report."""
+    batch = _current
+    if batch is None or batch.closed:
+        return None, []
+    names = [callback.name for callback in batch.callbacks]
+    if batch.position == 0:
+        return None, names
+    return names[batch.position - 1], names[batch.position :]
+
+
 def run_batch(
     batch: Batch,
-    remaining_ms: Callable[[], int],
+    deadline_ms: int,
     margin_ms: int,
     discard_reason: str | None,
 ) -> Counts:
@@ -98,11 +112,12 @@ def run_batch(
         while i < len(callbacks):
             callback = callbacks[i]
             i += 1
+            batch.position = i
             if discard_reason is not None and not callback.always:
                 counts.discarded += 1
                 log.warning("deferred callback %s discarded: %s", callback.name, discard_reason)
                 continue
-            left = remaining_ms()
+            left = deadline_ms - int(time.time() * 1000)
             if left < margin_ms:
                 counts.skipped += 1
                 log.warning(
@@ -114,6 +129,7 @@ def run_batch(
                 )
                 continue
             counts.ran += 1
+            watchdog.watch(callback.name, deadline_ms)
             try:
                 result = callback.fn(*callback.args, **callback.kwargs)
                 if hasattr(type(result), "__await__"):
@@ -126,6 +142,8 @@ def run_batch(
                 log.exception("deferred callback %s raised %s", callback.name, type(e).__name__)
                 _skip_rest(callbacks[i:], counts, f"the runtime is exiting on {type(e).__name__}")
                 raise
+            finally:
+                watchdog.clear()
     finally:
         batch.closed = True
     return counts

@@ -10,6 +10,8 @@
 - On stdout Lambda cuts a log event at each newline, so a multi-line record (a traceback) has its
   inner newlines written as carriage returns and stays one CloudWatch event, like the error
   blocks the managed runtime writes.
+- Everything written to stdout is filtered for secrets (`runtime.redact`). Events are never
+  logged by the runtime.
 """
 
 from __future__ import annotations
@@ -104,6 +106,11 @@ class _StdoutHandler(logging.Handler):
 
 def setup(log_format: str | None, log_level: str | None) -> None:
     global _json
+    import os
+
+    from runtime.redact import RedactingStream, pattern
+
+    sys.stdout = RedactingStream(sys.stdout, pattern(os.environ))
     _json = (log_format or "").upper() == "JSON"
     handler = _StdoutHandler()
     handler.setFormatter(JsonFormatter() if _json else TextFormatter())

@@ -61,7 +61,7 @@ def serve_one(
         discard_reason = f"the Runtime API refused the response (HTTP {status})"
     else:
         discard_reason = None
-    counts = deferred.run_batch(batch, lambda: _remaining_ms(invocation), margin_ms, discard_reason)
+    counts = deferred.run_batch(batch, invocation.deadline_ms, margin_ms, discard_reason)
     finished = time.perf_counter()
 
     ack_ms = (acknowledged - started) * 1000
@@ -151,10 +151,6 @@ def _too_large(size: int) -> Fault:
 
 def _error_type(failure: BaseException) -> str:
     return failure.error_type if isinstance(failure, Fault) else type(failure).__name__
-
-
-def _remaining_ms(invocation: Invocation) -> int:
-    return invocation.deadline_ms - int(time.time() * 1000)
 
 
 def _set_trace_id(trace_id: str | None) -> None:

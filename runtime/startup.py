@@ -26,6 +26,7 @@ def main() -> None:
     if not address:
         sys.exit("bootstrap: AWS_LAMBDA_RUNTIME_API is not set; Lambda (or an emulator) sets it")
     api = RuntimeAPI(address)
+    extension = _start_shutdown_extension(api, env)
 
     try:
         handler, margin_ms = _init(env.get("_HANDLER") or (sys.argv[1:] or [""])[-1])
@@ -42,6 +43,10 @@ def main() -> None:
 
     from runtime.loop import serve
 
+    if extension is not None and extension.wait_registered():
+        from runtime import shutdown
+
+        shutdown.install()
     try:
         serve(api, handler, margin_ms)
     except RuntimeAPIFatal as e:
@@ -49,6 +54,17 @@ def main() -> None:
 
         logging.getLogger("runtime").critical("exiting: %s", e)
         sys.exit(1)
+
+
+def _start_shutdown_extension(api, env):
+    """Register for SIGTERM unless LAMBDA_RUNTIME_SHUTDOWN_EXTENSION=0."""
+    if env.get("LAMBDA_RUNTIME_SHUTDOWN_EXTENSION", "1") == "0":
+        return None
+    from runtime.extension import ShutdownExtension
+
+    extension = ShutdownExtension(api.host, api.port)
+    extension.start()
+    return extension
 
 
 def _init(handler_spec: str):

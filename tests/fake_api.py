@@ -23,6 +23,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 HANDLERS = Path(__file__).resolve().parent / "handlers"
 PREFIX = "/2018-06-01/runtime"
+CLOSE, TRUNCATE = -1, -2
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:f"
 
 
@@ -43,12 +44,15 @@ class Record:
 class FakeRuntimeAPI:
     """Events are queued with `push`; `/next` blocks until one is there."""
 
-    def __init__(self) -> None:
+    def __init__(self, extensions: bool = False) -> None:
+        self.extensions = extensions  # serve the Extensions API (registration for SIGTERM)
         self.records: list[Record] = []
         self.changed = threading.Condition()
         self.events: queue.Queue = queue.Queue()
+        self.events_closed = threading.Event()
         # endpoint ("next", "response", "error", "init/error") -> (status, body) answers given,
-        # one per request, before the normal behaviour resumes
+        # one per request, before the normal behaviour resumes. Status CLOSE hangs up without
+        # answering; TRUNCATE announces the body's length, sends part of it and hangs up.
         self.scripted: dict[str, list[tuple[int, bytes]]] = {}
         self._ids = itertools.count(1)
         api = self
@@ -72,6 +76,7 @@ class FakeRuntimeAPI:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
+        self.events_closed.set()
         self.events.put(None)
         self.server.shutdown()
         self.server.server_close()
@@ -121,8 +126,13 @@ class FakeRuntimeAPI:
         )
 
     def paths(self) -> list[str]:
+        """Runtime API and mark paths in order; Extensions API calls are left out."""
         with self.changed:
-            return [r.path.removeprefix(PREFIX) for r in self.records]
+            return [
+                r.path.removeprefix(PREFIX)
+                for r in self.records
+                if not r.path.startswith("/2020-01-01/extension")
+            ]
 
     # -- serving ---------------------------------------------------------------------------
     def _serve(self, http: BaseHTTPRequestHandler, method: str) -> None:
@@ -137,6 +147,11 @@ class FakeRuntimeAPI:
         if answers:
             status, answer = answers.pop(0)
             return self._answer(http, status, answer)
+        if http.path == "/2020-01-01/extension/register" and self.extensions:
+            return self._answer(http, 200, b"{}", {"Lambda-Extension-Identifier": "ext-1"})
+        if http.path == "/2020-01-01/extension/event/next" and self.extensions:
+            self.events_closed.wait()  # no subscriptions: stays open while the process lives
+            return
         if method == "GET" and suffix == "/invocation/next":
             item = self.events.get()
             if item is None:
@@ -150,7 +165,14 @@ class FakeRuntimeAPI:
 
     @staticmethod
     def _answer(http, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        if status == CLOSE:
+            http.close_connection = True
+            return
         try:
+            if status == TRUNCATE:
+                http.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + body[:10])
+                http.close_connection = True
+                return
             http.send_response(status)
             for name, value in (headers or {}).items():
                 http.send_header(name, value)
@@ -244,8 +266,10 @@ def runtime():
     """Factory: `api, proc = runtime("module.function", **env)`; all are stopped at teardown."""
     started: list[tuple[FakeRuntimeAPI, RuntimeProcess]] = []
 
-    def start(handler: str, **env: str) -> tuple[FakeRuntimeAPI, RuntimeProcess]:
-        api = FakeRuntimeAPI()
+    def start(
+        handler: str, extensions: bool = False, **env: str
+    ) -> tuple[FakeRuntimeAPI, RuntimeProcess]:
+        api = FakeRuntimeAPI(extensions)
         proc = RuntimeProcess(api.address, handler, env)
         started.append((api, proc))
         return api, proc

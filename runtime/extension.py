@@ -1,0 +1,68 @@
+"""A no-op internal extension, registered only so that Lambda sends SIGTERM before shutdown.
+
+Lambda delivers SIGTERM to the runtime only when at least one extension is registered. An
+internal extension subscribed to no events costs one request at init and one idle connection.
+Registration runs on a thread while the user's module is imported, so it adds nothing to the cold
+start unless the import is faster than the round trip. Where there is no Extensions API (some
+local emulators), the runtime simply goes on without SIGTERM.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+
+from runtime.connection import Connection, ConnectionFailed
+
+NAME = "lambda-ack-shutdown"
+_BASE = "/2020-01-01/extension"
+
+log = logging.getLogger("runtime")
+
+
+class ShutdownExtension:
+    def __init__(self, host: str, port: int) -> None:
+        self._conn = Connection(host, port)
+        self._settled = threading.Event()
+        self.registered = False
+        self._thread = threading.Thread(target=self._run, name="shutdown-extension", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wait_registered(self, timeout: float = 2.0) -> bool:
+        """Lambda refuses registrations once the runtime has asked for its first event."""
+        if not self._settled.wait(timeout):
+            log.warning("extension registration did not answer in %.1f s; going on", timeout)
+        return self.registered
+
+    def _run(self) -> None:
+        try:
+            response = self._conn.request(
+                "POST",
+                f"{_BASE}/register",
+                json.dumps({"events": []}).encode(),
+                {"Lambda-Extension-Name": NAME, "Content-Type": "application/json"},
+            )
+        except ConnectionFailed as e:
+            log.debug("no Extensions API (%s); SIGTERM will not be delivered", e)
+            self._settled.set()
+            return
+        identifier = response.headers.get("lambda-extension-identifier")
+        if response.status != 200 or not identifier:
+            log.debug("Extensions API answered %d; SIGTERM will not be delivered", response.status)
+            self._settled.set()
+            return
+        self.registered = True
+        self._settled.set()
+        headers = {"Lambda-Extension-Identifier": identifier}
+        # Asking for the next event tells Lambda the extension is ready; with no subscriptions
+        # the call simply stays open until the environment ends.
+        while True:
+            try:
+                response = self._conn.request("GET", f"{_BASE}/event/next", headers=headers)
+            except ConnectionFailed:
+                return
+            if response.status != 200:
+                return

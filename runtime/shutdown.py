@@ -1,0 +1,70 @@
+"""Graceful shutdown: what happens when Lambda sends SIGTERM before ending the environment.
+
+Lambda sends SIGTERM only to a runtime with at least one registered extension (see
+`runtime.extension`), and allows a runtime with an internal extension about 500 ms before
+SIGKILL. In that time the runtime reports the deferred work that will not finish (so it can be
+found in the logs), runs the hooks registered with `on_shutdown`, and exits with status 0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from runtime import deferred
+
+# Lambda's grace period for a runtime with an internal extension.
+GRACE_MS = 500
+
+log = logging.getLogger("runtime")
+_hooks: list[Callable[[], Any]] = []
+
+
+def on_shutdown(fn: Callable[[], Any]) -> Callable[[], Any]:
+    """Run `fn()` when the environment shuts down; usable as a decorator.
+
+    Hooks run in registration order within the grace period; one that starts too late is logged
+    as skipped. `atexit` handlers do not run on this path: the process ends with `os._exit` so
+    that a signal arriving mid-callback cannot be swallowed by the callback's own `except`.
+    """
+    _hooks.append(fn)
+    return fn
+
+
+def install() -> None:
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    started = time.monotonic()
+    running, pending = deferred.in_progress()
+    if running is None and not pending:
+        log.info("SIGTERM received while idle; no deferred work pending")
+    else:
+        log.warning(
+            "SIGTERM received: deferred callback %s was running; not started: %s",
+            running or "(none)",
+            ", ".join(pending) or "(none)",
+        )
+    for i, hook in enumerate(_hooks):
+        spent_ms = (time.monotonic() - started) * 1000
+        name = getattr(hook, "__qualname__", repr(hook))
+        if spent_ms >= GRACE_MS:
+            skipped = [getattr(h, "__qualname__", repr(h)) for h in _hooks[i:]]
+            log.warning("shutdown hooks skipped, grace period spent: %s", ", ".join(skipped))
+            break
+        try:
+            hook()
+        except Exception:
+            log.exception("shutdown hook %s failed", name)
+    log.info("shutdown complete in %.1f ms", (time.monotonic() - started) * 1000)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed or broken stream
+            stream.flush()
+    os._exit(0)

@@ -1,0 +1,68 @@
+"""A warning in the logs just before Lambda kills an environment stuck in a deferred callback.
+
+Lambda ends an invocation that outlives its timeout by killing the whole environment, and the
+log then shows only "Task timed out". The runtime cannot stop a running callback, but it can
+say which one was running, so the user knows where to look.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+log = logging.getLogger("runtime")
+
+# How long before the deadline the warning is written: enough for the line to leave the process.
+WARN_BEFORE_DEADLINE_MS = 200
+
+
+class Watchdog:
+    """One daemon thread, started with the first callback, watching one callback at a time."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._job: tuple[int, str, int] | None = None  # (serial, callback name, deadline ms)
+        self._serial = 0
+        self._thread: threading.Thread | None = None
+
+    def watch(self, name: str, deadline_ms: int) -> None:
+        with self._cond:
+            self._serial += 1
+            self._job = (self._serial, name, deadline_ms)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="deadline-watchdog")
+                self._thread.daemon = True
+                self._thread.start()
+            self._cond.notify()
+
+    def clear(self) -> None:
+        with self._cond:
+            self._job = None
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                job = self._job
+                if job is None:
+                    self._cond.wait()
+                    continue
+                serial, name, deadline_ms = job
+                now_ms = time.time() * 1000
+                # Within the warning window already: give the callback half of what is left
+                # before calling it stuck, so a quick callback started late is not reported.
+                warn_at = max(deadline_ms - WARN_BEFORE_DEADLINE_MS, (now_ms + deadline_ms) / 2)
+                if now_ms < warn_at:
+                    self._cond.wait((warn_at - now_ms) / 1000)
+                    continue  # re-read: the job may have changed or ended meanwhile
+                log.warning(
+                    "deferred callback %s is still running %d ms before the deadline; Lambda will "
+                    "stop the environment at the deadline and the next event pays a cold start",
+                    name,
+                    max(deadline_ms - now_ms, 0),
+                )
+                while self._job is not None and self._job[0] == serial:
+                    self._cond.wait()
+
+
+watchdog = Watchdog()

@@ -1,0 +1,125 @@
+"""Property tests: the core's parsers raise only their documented error, whatever they are fed."""
+
+import json
+import socket
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from runtime import marshal
+from runtime.api import Invocation
+from runtime.connection import Connection, ConnectionFailed, Response
+from runtime.errors import Fault
+
+
+def exchange(raw: bytes) -> Response:
+    """One request over a real socket whose peer answers `raw` and hangs up."""
+    ours, peer = socket.socketpair()
+    try:
+        peer.sendall(raw)
+        peer.shutdown(socket.SHUT_WR)
+        conn = Connection("peer", 0)
+        conn._sock = ours
+        return conn.request("POST", "/2018-06-01/runtime/invocation/x/response", b"{}")
+    finally:
+        ours.close()
+        peer.close()
+
+
+heads = st.sampled_from(
+    [
+        b"HTTP/1.1 200 OK\r\n",
+        b"HTTP/1.1 202 Accepted\r\nContent-Length: 5\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n",
+        b"HTTP/1.0 500 Oops\r\nConnection: close\r\n",
+        b"HTTP/1.1 204 No Content\r\n",
+        b"garbage\r\n",
+        b"",
+    ]
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(head=heads, headers=st.binary(max_size=200), body=st.binary(max_size=2000))
+def test_response_reader_returns_or_raises_connection_failed(head, headers, body):
+    try:
+        response = exchange(head + headers + b"\r\n\r\n" + body)
+    except ConnectionFailed:
+        return
+    assert isinstance(response.status, int) and isinstance(response.body, bytes)
+
+
+@settings(max_examples=300)
+@given(raw=st.binary(max_size=3000))
+def test_response_reader_on_arbitrary_bytes(raw):
+    try:
+        response = exchange(raw)
+    except ConnectionFailed:
+        return
+    assert isinstance(response, Response)
+
+
+def test_chunked_and_split_answers_are_read_whole():
+    body = b"x" * 70000
+    chunked = b"".join(
+        b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:1], body[1:40000], body[40000:])
+    )
+    response = exchange(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n" + chunked + b"0\r\n\r\n"
+    )
+    assert response.body == body and response.headers["x-a"] == "1"
+
+
+@given(body=st.binary(max_size=500))
+def test_event_decoding_raises_only_unmarshal_error(body):
+    try:
+        marshal.decode_event(body, "application/json")
+    except Fault as e:
+        assert e.error_type == "Runtime.UnmarshalError"
+
+
+def test_deeply_nested_and_invalid_utf8_events_are_unmarshal_errors():
+    for body in (b"[" * 100_000 + b"]" * 100_000, b'{"a": "\xff\xfe"}', b""):
+        try:
+            marshal.decode_event(body, "application/json")
+        except Fault as e:
+            assert e.error_type == "Runtime.UnmarshalError"
+        else:
+            raise AssertionError(f"{body[:20]!r} decoded")
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.floats() | st.integers() | st.text(),
+    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+    max_leaves=30,
+)
+
+
+@given(value=json_values | st.sets(st.integers()) | st.binary())
+def test_result_encoding_gives_bytes_or_marshal_error(value):
+    try:
+        body, content_type = marshal.encode_result(value)
+    except Fault as e:
+        assert e.error_type == "Runtime.MarshalError"
+        return
+    assert isinstance(body, bytes)
+    if content_type == "application/json":
+        json.loads(body)  # what we post parses back
+
+
+@given(
+    headers=st.dictionaries(
+        st.sampled_from(
+            [
+                "lambda-runtime-aws-request-id",
+                "lambda-runtime-deadline-ms",
+                "lambda-runtime-trace-id",
+                "content-type",
+            ]
+        ),
+        st.text(max_size=30),
+    )
+)
+def test_invocation_headers_never_raise(headers):
+    invocation = Invocation(headers, b"{}")
+    assert isinstance(invocation.deadline_ms, int)
