@@ -52,6 +52,7 @@ class ShutdownExtension:
         identifier = response.headers.get("lambda-extension-identifier")
         if response.status != 200 or not identifier:
             log.debug("Extensions API answered %d; SIGTERM will not be delivered", response.status)
+            self._conn.close()
             self._settled.set()
             return
         self.registered = True
