@@ -1,0 +1,69 @@
+"""The environments the benchmark runs in, built once and cached under `.cache/`.
+
+Both runtimes run on the same interpreter: a venv made `--without-pip` (so no `.pth` files or
+setuptools shims run at start-up) holding only awslambdaric and what it pulls in. awslambdaric
+never enters `requirements*.txt` or the project's `.venv`. Our runtime runs from a staged copy
+of `bootstrap` and `runtime/`, compiled to bytecode as pip compiles awslambdaric, so neither side
+pays for compiling its own source at init.
+"""
+
+from __future__ import annotations
+
+import compileall
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from py_compile import PycInvalidationMode
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".cache"
+TASK = Path(__file__).resolve().parent / "task"
+AWSLAMBDARIC = "awslambdaric==4.2.2"
+
+
+def bench_python() -> Path:
+    """The interpreter both runtimes use, with awslambdaric installed beside it (cached)."""
+    venv = CACHE / "bench-venv"
+    python = venv / "bin" / "python"
+    stamp = venv / ".installed"
+    if python.exists() and stamp.exists() and stamp.read_text() == AWSLAMBDARIC:
+        return python
+    print(f"bench: installing {AWSLAMBDARIC} into {venv} (once)", file=sys.stderr)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--clear", "--without-pip", str(venv)], check=True
+    )
+    _pip(python, AWSLAMBDARIC)
+    stamp.write_text(AWSLAMBDARIC)
+    return python
+
+
+def _pip(python: Path, *args: str) -> None:
+    """pip from the driver's environment, installing into `python`'s (which has no pip)."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", *args],
+        check=True,
+    )
+
+
+def stage_runtime(into: Path, *, bytecode: bool = True) -> Path:
+    """Copy `bootstrap`, `runtime/` and the bench handler to `into`; return the task root."""
+    into.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(ROOT / "bootstrap", into / "bootstrap")
+    no_cache = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(ROOT / "runtime", into / "runtime", ignore=no_cache)
+    shutil.copytree(TASK, into / "task", ignore=no_cache)
+    if bytecode:
+        precompile(into)
+    return into / "task"
+
+
+def precompile(tree: Path) -> None:
+    """Bytecode that Python trusts without reading the source's timestamp, as in a zip."""
+    ok = compileall.compile_dir(
+        str(tree),
+        quiet=1,
+        invalidation_mode=PycInvalidationMode.UNCHECKED_HASH,
+    )
+    if not ok:
+        raise RuntimeError(f"compileall failed under {tree}")
