@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from procstat import cpu_seconds, peak_rss_kib
+from procstat import cpu_seconds, cpu_ticks_seconds, peak_rss_kib
 from server import BenchFailure, Server
 
 HANDLER = "bench_handler.handler"
@@ -111,17 +111,19 @@ def measure(runtime: Runtime, python: Path, server: Server, plan: Plan) -> dict[
     """One cold start and one warm steady state of `runtime`: its metrics, by name."""
     env = lambda_env(python, server.address, runtime.task_root, HANDLER) | plan.env
     result: dict[str, object] = {}
-    with Spawned(runtime.argv, env, runtime.task_root) as spawned:
-        pid = spawned.proc.pid
-        try:
+    try:
+        with Spawned(runtime.argv, env, runtime.task_root) as spawned:
+            pid = spawned.proc.pid
             first_next = server.wait_idle(spawned.proc)
             result["init_ms"] = (first_next - spawned.started_ns) / 1e6
             result["init_cpu_ms"] = cpu_seconds(pid) * 1e3
             server.run(spawned.proc, SMALL_EVENT, plan.warmup)
 
-            before = cpu_seconds(pid)
+            before, ticks_before = cpu_seconds(pid), cpu_ticks_seconds(pid)
             small = server.run(spawned.proc, SMALL_EVENT, plan.small)
             result["cpu_us_100B"] = (cpu_seconds(pid) - before) / plan.small * 1e6
+            ticks = cpu_ticks_seconds(pid) - ticks_before
+            result["cpu_us_100B_ticks"] = ticks / plan.small * 1e6  # cross-check, 10 ms grain
             elapsed_s = (small.next_seen[-1] - small.answered[0]) / 1e9
             result["invocations_per_s"] = plan.small / elapsed_s
             result["ack_us"] = [ns / 1e3 for ns in small.acks_ns()]
@@ -139,8 +141,8 @@ def measure(runtime: Runtime, python: Path, server: Server, plan: Plan) -> dict[
                     (n - r) / 1e6
                     for r, n in zip(deferring.responded, deferring.next_seen, strict=True)
                 ]
-        finally:
-            server.forget()
+    finally:
+        server.forget()
     return result
 
 
@@ -148,10 +150,10 @@ def cold_start(
     argv: tuple[str, ...], env: dict[str, str], cwd: Path, server: Server, event: bytes
 ) -> float:
     """Milliseconds from spawning a runtime to the first acknowledgement it posts."""
-    with Spawned(argv, env, cwd) as spawned:
-        try:
+    try:
+        with Spawned(argv, env, cwd) as spawned:
             server.wait_idle(spawned.proc)
             phase = server.run(spawned.proc, event, 1, settle=False)
-        finally:
-            server.forget()
-        return (phase.responded[0] - spawned.started_ns) / 1e6
+    finally:
+        server.forget()
+    return (phase.responded[0] - spawned.started_ns) / 1e6

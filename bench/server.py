@@ -112,11 +112,20 @@ class Server:
         return phase
 
     def forget(self) -> None:
-        """Drop the connection of a runtime that has been stopped."""
+        """Drop every connection of a runtime that has been killed, queued ones included.
+
+        Call it only once the process is gone: a live client whose connection is closed under
+        it reconnects and queues a `/next` that the next runtime's run would take for its own.
+        """
         for key in list(self._selector.get_map().values()):
             if key.fileobj is not self._listener:
                 self._selector.unregister(key.fileobj)
                 key.fileobj.close()  # type: ignore[union-attr]
+        while True:
+            try:
+                self._listener.accept()[0].close()
+            except BlockingIOError:
+                break
         self._held = None
 
     # -- the loop ----------------------------------------------------------------------------
