@@ -46,12 +46,13 @@ def _pip(python: Path, *args: str) -> None:
     )
 
 
-def stage_runtime(into: Path, *, bytecode: bool = True) -> Path:
-    """Copy `bootstrap`, `runtime/` and the bench handler to `into`; return the task root."""
+def stage_runtime(into: Path, *, source: Path = ROOT, bytecode: bool = True) -> Path:
+    """Copy `bootstrap`, `runtime/` (from `source`, to try a patch) and the bench handler to
+    `into`; return the task root."""
     into.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(ROOT / "bootstrap", into / "bootstrap")
+    shutil.copy2(source / "bootstrap", into / "bootstrap")
     no_cache = shutil.ignore_patterns("__pycache__", "*.pyc")
-    shutil.copytree(ROOT / "runtime", into / "runtime", ignore=no_cache)
+    shutil.copytree(source / "runtime", into / "runtime", ignore=no_cache)
     shutil.copytree(TASK, into / "task", ignore=no_cache)
     if bytecode:
         precompile(into)

@@ -37,6 +37,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="NAME=VALUE",
         help="extra environment for both runtimes (repeatable)",
     )
+    p.add_argument(
+        "--runtime-dir",
+        type=Path,
+        default=envs.ROOT,
+        help="take bootstrap and runtime/ from this tree, e.g. a patched copy (the repository)",
+    )
     p.add_argument("--json", type=Path, help="also write every sample and the summary here")
     return p.parse_args(argv)
 
@@ -56,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="lambda-ack-bench-"))
     server = Server()
     try:
-        task_root = envs.stage_runtime(work / "ours")
+        task_root = envs.stage_runtime(work / "ours", source=args.runtime_dir)
         runtimes = (scenario.lambda_ack(work / "ours"), scenario.awslambdaric(task_root, python))
         runs: dict[str, list[dict]] = {rt.name: [] for rt in runtimes}
         for i in range(args.runs):
