@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import codecs
 import collections
 import contextlib
 import json
@@ -170,6 +171,8 @@ class Emulator:
         self._timed_out_ids: set[str] = set()
         self._init_error: bytes | None = None
         self._output: list[str] = []
+        self._output_lock = threading.Lock()  # taken after _cond, never before it
+        self._pipe: _OutputPipe | None = None
 
         self._runtime_server = _serve(self._runtime_request, 0)
         self._invoke_server = _serve(self._invoke_request, port)
@@ -194,7 +197,7 @@ class Emulator:
 
     @property
     def output(self) -> str:
-        with self._cond:
+        with self._output_lock:
             return "".join(self._output)
 
     @property
@@ -299,6 +302,8 @@ class Emulator:
             if not _peer_alive(http.connection):
                 return  # a /next from a process already killed: it must not end anything
             if self._current is not None:
+                if self._pipe is not None:
+                    self._pipe.drain()  # its log lines belong to it: in `output` once it ends
                 self._end(self._current, self._current.status)
             if self.freeze and not self._queue:
                 self._signal(signal.SIGSTOP)
@@ -371,28 +376,37 @@ class Emulator:
             _HANDLER=self.handler,
             LAMBDA_TASK_ROOT=str(self.task_root),
         )
-        proc = subprocess.Popen(
-            [str(self.bootstrap)],
-            env=env,
-            cwd=self.task_root,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: freeze and kill reach its children
-        )
+        try:
+            proc = subprocess.Popen(
+                [str(self.bootstrap)],
+                env=env,
+                cwd=self.task_root,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: freeze and kill reach children
+            )
+        except OSError as e:  # what Lambda reports when bootstrap is missing or not executable
+            while self._queue:
+                inv = self._queue.popleft()
+                inv.fail("Runtime.InvalidEntrypoint", f"RequestId: {inv.request_id} Error: {e}")
+                self._end(inv, "init error")
+            return
         self._proc = proc
         self._fresh = True
         self._init_error = None
-        threading.Thread(target=self._collect_output, args=(proc,), daemon=True).start()
+        self._pipe = _OutputPipe(proc.stdout, self._append_output, self._output_lock)
+        threading.Thread(target=self._pipe.follow, daemon=True).start()
+        threading.Thread(target=self._watch, args=(proc, self._pipe), daemon=True).start()
 
-    def _collect_output(self, proc: subprocess.Popen) -> None:
-        for raw in proc.stdout:  # type: ignore[union-attr]
-            line = raw.decode("utf-8", "replace")
-            with self._cond:
-                self._output.append(line)
-            if self._runtime_log is not None:
-                self._runtime_log.write(line)
-                self._runtime_log.flush()
+    def _append_output(self, text: str) -> None:
+        self._output.append(text)
+        if self._runtime_log is not None:
+            self._runtime_log.write(text)
+            self._runtime_log.flush()
+
+    def _watch(self, proc: subprocess.Popen, pipe: _OutputPipe) -> None:
         returncode = proc.wait()
+        pipe.drain()
         with self._cond:
             if proc is self._proc:  # an exit the emulator did not cause
                 self._runtime_exited(returncode)
@@ -487,6 +501,45 @@ class Emulator:
         if self._timeline_stream is not None:
             print(timeline.line(), file=self._timeline_stream, flush=True)
         self._cond.notify_all()
+
+
+class _OutputPipe:
+    """The runtime's stdout and stderr, read by a thread and also on demand.
+
+    Reading on demand when an invocation ends puts everything the runtime wrote before asking
+    for the next event into `output` before `wait_idle` returns, so tests can read its log lines
+    without waiting for a reader thread to catch up.
+    """
+
+    def __init__(self, stream, sink, lock: threading.Lock) -> None:
+        self._stream = stream  # kept: its file descriptor lives as long as it does
+        self._fd = stream.fileno()
+        os.set_blocking(self._fd, False)
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._sink = sink
+        self._lock = lock
+
+    def follow(self) -> None:
+        """Until end of file (the process and all its children have closed it)."""
+        while True:
+            select.select([self._fd], [], [])
+            if not self.drain():
+                return
+
+    def drain(self) -> bool:
+        """Take in what has been written so far; False at end of file."""
+        with self._lock:
+            while True:
+                try:
+                    chunk = os.read(self._fd, 65536)
+                except BlockingIOError:
+                    return True
+                except OSError:
+                    return False
+                if chunk:
+                    self._sink(self._decoder.decode(chunk))
+                else:
+                    return False
 
 
 def _ms(start: float, end: float) -> float:

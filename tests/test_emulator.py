@@ -215,31 +215,38 @@ def test_init_failure_answers_the_invoke_and_the_next_invoke_initialises_again(e
     assert emu.output.count("broken at import") >= 2  # two processes tried
 
 
-def test_command_line(tmp_path):
+def test_a_missing_bootstrap_is_lambdas_invalid_entrypoint(emulator, tmp_path):
+    emu = emulator("handlers.echo", bootstrap=tmp_path / "no-bootstrap", timeline=None)
+
+    result = emu.invoke({})
+
+    assert result.function_error == "Unhandled"
+    assert result.json()["errorType"] == "Runtime.InvalidEntrypoint"
+
+
+def test_command_line():
+    argv = ["handlers.echo", "--port", "0", "--task-root", str(EMULATOR_HANDLERS), "--timeout", "5"]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "devtools.emulator",
-            "handlers.echo",
-            "--port",
-            "0",
-            "--task-root",
-            str(EMULATOR_HANDLERS),
-            "--timeout",
-            "5",
-        ],
+        [sys.executable, "-m", "devtools.emulator", *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    watchdog = threading.Timer(30, proc.kill)  # a hung emulator fails the test, not the run
+    watchdog.start()
     try:
         address = re.search(r"http://(127\.0\.0\.1:\d+)/", proc.stdout.readline()).group(1)
         result = invoke(address, {"hello": "cli"})
         assert result.json()["event"] == {"hello": "cli"}
+        stderr: list[str] = []
+        timeline, runtime_log = "emulator: ", "invocation done: ack_ms="
+        while not all(any(m in line for line in stderr) for m in (timeline, runtime_log)):
+            stderr.append(proc.stderr.readline())
+            assert stderr[-1], f"stderr ended before the timeline and the log: {stderr}"
     finally:
         proc.terminate()
-        _, stderr = proc.communicate(timeout=10)
+        proc.communicate(timeout=10)
+        watchdog.cancel()
     assert proc.returncode == 0
-    assert "invocation done: ack_ms=" in stderr  # the runtime's log, echoed
-    assert re.search(r"emulator: \w{8} ok .*ack [\d.]+ ms \| deferred [\d.]+ ms", stderr)
+    line = next(line for line in stderr if line.startswith(timeline))
+    assert re.match(r"emulator: \w{8} ok .*ack [\d.]+ ms \| deferred [\d.]+ ms", line)
