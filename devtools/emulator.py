@@ -389,6 +389,7 @@ class Emulator:
             while self._queue:
                 inv = self._queue.popleft()
                 inv.fail("Runtime.InvalidEntrypoint", f"RequestId: {inv.request_id} Error: {e}")
+                inv.cold_start = True
                 self._end(inv, "init error")
             return
         self._proc = proc
@@ -425,6 +426,7 @@ class Emulator:
                 inv.respond(200, self._init_error, _error_headers())
             else:
                 inv.fail("Runtime.ExitError", f"RequestId: {inv.request_id} Error: {reason}")
+            inv.cold_start = True
             self._end(inv, "init error")
         if self._queue and not self._closed:
             self._start_runtime()

@@ -211,7 +211,7 @@ def test_init_failure_answers_the_invoke_and_the_next_invoke_initialises_again(e
     for result in (first, second):
         assert result.function_error == "Unhandled"
         assert result.json()["errorMessage"] == "broken at import"
-    assert [t.status for t in emu.timelines] == ["init error", "init error"]
+    assert [(t.status, t.cold_start) for t in emu.timelines] == [("init error", True)] * 2
     assert emu.output.count("broken at import") >= 2  # two processes tried
 
 
