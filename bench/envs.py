@@ -33,12 +33,12 @@ def bench_python() -> Path:
     subprocess.run(
         [sys.executable, "-m", "venv", "--clear", "--without-pip", str(venv)], check=True
     )
-    _pip(python, AWSLAMBDARIC)
+    pip(python, AWSLAMBDARIC)
     stamp.write_text(AWSLAMBDARIC)
     return python
 
 
-def _pip(python: Path, *args: str) -> None:
+def pip(python: Path, *args: str) -> None:
     """pip from the driver's environment, installing into `python`'s (which has no pip)."""
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", *args],

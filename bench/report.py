@@ -97,18 +97,18 @@ def summarise(runs: dict[str, list[dict]]) -> dict[str, dict[str, dict[str, floa
         for name, samples in runs.items():
             values = [v for v in map(metric.per_run, samples) if v is not None]
             if values:
-                summary.setdefault(metric.key, {})[name] = _stats(values)
+                summary.setdefault(metric.key, {})[name] = stats(values)
     for key, q in (("defer_ack_p50_ms", 50), ("defer_ack_p99_ms", 99)):
         pooled = [us / 1e3 for run in runs.get(OURS, ()) for us in run.get("defer_ack_us", ())]
         if pooled:
-            summary[key] = {OURS: {**_stats([percentile(pooled, q)]), "pooled": len(pooled)}}
+            summary[key] = {OURS: {**stats([percentile(pooled, q)]), "pooled": len(pooled)}}
     deferred = [ms for run in runs.get(OURS, ()) for ms in run.get("deferred_ms", ())]
     if deferred:
-        summary["deferred_ms"] = {OURS: _stats(deferred)}
+        summary["deferred_ms"] = {OURS: stats(deferred)}
     return summary
 
 
-def _stats(values: list[float]) -> dict[str, float]:
+def stats(values: list[float]) -> dict[str, float]:
     return {
         "median": statistics.median(values),
         "min": min(values),
