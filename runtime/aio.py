@@ -8,12 +8,11 @@ invocations lets async clients (connection pools, sessions) be reused like sync 
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Any
 
 _loop = None
 
 
-def run(awaitable: Awaitable[Any]) -> Any:
+def run(awaitable: Awaitable[object]) -> object:
     global _loop
     if _loop is None or _loop.is_closed():
         import asyncio

@@ -11,7 +11,6 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
 
 from runtime import deferred
 
@@ -58,7 +57,7 @@ class ClientContext:
         return _repr(self)
 
 
-def _repr(obj: Any) -> str:
+def _repr(obj: object) -> str:
     fields = ",".join(f"{name}={getattr(obj, name)}" for name in obj.__slots__)
     return f"{type(obj).__name__}([{fields}])"
 
@@ -91,7 +90,7 @@ class LambdaContext:
     def get_remaining_time_in_millis(self) -> int:
         return max(self._deadline_ms - int(time.time() * 1000), 0)
 
-    def defer(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
+    def defer(self, fn: Callable[..., object], /, *args: object, **kwargs: object) -> None:
         """Same as `runtime.defer`: run `fn(*args, **kwargs)` after the response is posted."""
         deferred.defer(fn, *args, **kwargs)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 
 from runtime import aio
 from runtime.watchdog import watchdog
@@ -21,7 +20,7 @@ log = logging.getLogger("runtime")
 class Callback:
     __slots__ = ("fn", "args", "kwargs", "always")
 
-    def __init__(self, fn: Callable[..., Any], args: tuple, kwargs: dict, always: bool) -> None:
+    def __init__(self, fn: Callable[..., object], args: tuple, kwargs: dict, always: bool) -> None:
         self.fn = fn
         self.args = args
         self.kwargs = kwargs
@@ -53,7 +52,9 @@ class Counts:
 _current: Batch | None = None
 
 
-def defer(fn: Callable[..., Any], /, *args: Any, always: bool = False, **kwargs: Any) -> None:
+def defer(
+    fn: Callable[..., object], /, *args: object, always: bool = False, **kwargs: object
+) -> None:
     """Run `fn(*args, **kwargs)` after this invocation's response has been posted.
 
     Callbacks run in registration order, one at a time, in the runtime's main thread; an `async`

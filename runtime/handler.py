@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Callable
-from typing import Any
 
 from runtime.errors import (
     BUILT_IN_MODULE_CONFLICT,
@@ -21,7 +20,7 @@ from runtime.errors import (
 )
 
 
-def load_handler(spec: str) -> Callable[..., Any]:
+def load_handler(spec: str) -> Callable[..., object]:
     """Import the handler's module and return the handler; `Fault` says why it cannot be had.
 
     Any other exception raised by the module's top-level code propagates unchanged: it is

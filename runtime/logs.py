@@ -24,6 +24,8 @@ import time
 _request_id = ""
 _tenant_id: str | None = None
 _json = False
+_raw_stdout = sys.stdout
+_runtime_log = logging.getLogger("runtime")
 
 _TEXT_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s"
 _JSON_TIME = "%Y-%m-%dT%H:%M:%SZ"
@@ -110,6 +112,8 @@ def setup(log_format: str | None, log_level: str | None) -> None:
 
     from runtime.redact import RedactingStream, pattern
 
+    global _raw_stdout
+    _raw_stdout = sys.stdout
     sys.stdout = RedactingStream(sys.stdout, pattern(os.environ))
     _json = (log_format or "").upper() == "JSON"
     handler = _StdoutHandler()
@@ -125,6 +129,20 @@ def setup(log_format: str | None, log_level: str | None) -> None:
         runtime_logger.setLevel(level)
     else:
         runtime_logger.setLevel(logging.INFO)
+
+
+def runtime_info(message: str, fields: dict[str, object]) -> None:
+    """An INFO line from the runtime itself, written once per invocation, so it skips what it
+    does not need: in Text format it is written straight to stdout, unfiltered (it holds only
+    numbers the runtime computed) and without a LogRecord. JSON takes the ordinary path."""
+    if not _runtime_log.isEnabledFor(logging.INFO):
+        return
+    if _json:
+        _runtime_log.info(message, extra=fields)
+        return
+    now = time.time()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
+    _raw_stdout.write(f"[INFO]\t{stamp}.{int(now * 1000) % 1000:03d}Z\t{_request_id}\t{message}\n")
 
 
 def write_error(error: dict[str, object]) -> None:

@@ -6,11 +6,9 @@ deferred work runs while Lambda still counts this invocation (it ends only at th
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from collections.abc import Callable
-from typing import Any
 
 from runtime import aio, deferred, logs, marshal
 from runtime.api import Invocation, RuntimeAPI
@@ -20,10 +18,8 @@ from runtime.errors import CONTEXT_UNMARSHAL_ERROR, RESPONSE_TOO_LARGE, Fault
 # The largest buffered response Lambda accepts: 6 MiB plus 100 bytes.
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100
 
-log = logging.getLogger("runtime")
 
-
-def serve(api: RuntimeAPI, handler: Callable[..., Any], margin_ms: int) -> None:
+def serve(api: RuntimeAPI, handler: Callable[..., object], margin_ms: int) -> None:
     """Serve invocations until the Runtime API says stop (an exception) or a handler exits."""
     cold_start = True
     while True:
@@ -34,7 +30,7 @@ def serve(api: RuntimeAPI, handler: Callable[..., Any], margin_ms: int) -> None:
 
 def serve_one(
     api: RuntimeAPI,
-    handler: Callable[..., Any],
+    handler: Callable[..., object],
     invocation: Invocation,
     margin_ms: int,
     cold_start: bool,
@@ -66,17 +62,11 @@ def serve_one(
 
     ack_ms = (acknowledged - started) * 1000
     deferred_ms = (finished - acknowledged) * 1000
-    log.info(
-        "invocation done: ack_ms=%.2f deferred_ms=%.2f callbacks_run=%d failed=%d skipped=%d "
-        "discarded=%d cold_start=%s",
-        ack_ms,
-        deferred_ms,
-        counts.ran,
-        counts.failed,
-        counts.skipped,
-        counts.discarded,
-        "true" if cold_start else "false",
-        extra={
+    logs.runtime_info(
+        f"invocation done: ack_ms={ack_ms:.2f} deferred_ms={deferred_ms:.2f} "
+        f"callbacks_run={counts.ran} failed={counts.failed} skipped={counts.skipped} "
+        f"discarded={counts.discarded} cold_start={'true' if cold_start else 'false'}",
+        {
             "ackMs": round(ack_ms, 2),
             "deferredMs": round(deferred_ms, 2),
             "callbacks": {
@@ -93,7 +83,7 @@ def serve_one(
 
 
 def call_handler(
-    handler: Callable[..., Any], invocation: Invocation
+    handler: Callable[..., object], invocation: Invocation
 ) -> tuple[bytes, str, BaseException | None]:
     """Run the handler; return the encoded result, or the exception that replaces it."""
     try:

@@ -11,12 +11,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from runtime.errors import MARSHAL_ERROR, UNMARSHAL_ERROR, Fault
 
 
-def _decimal(obj: Any) -> Any:
+def _decimal(obj: object) -> object:
     from decimal import Decimal  # only reached for objects json cannot write itself
 
     if isinstance(obj, Decimal):
@@ -29,7 +28,7 @@ def _decimal(obj: Any) -> Any:
 _encode = json.JSONEncoder(ensure_ascii=False, allow_nan=True, default=_decimal).encode
 
 
-def decode_event(body: bytes, content_type: str) -> Any:
+def decode_event(body: bytes, content_type: str) -> object:
     if content_type.split(";", 1)[0].strip().lower() != "application/json":
         return body
     try:
@@ -38,7 +37,7 @@ def decode_event(body: bytes, content_type: str) -> Any:
         raise Fault(UNMARSHAL_ERROR, f"Unable to unmarshal input: {e}") from None
 
 
-def encode_result(result: Any) -> tuple[bytes, str]:
+def encode_result(result: object) -> tuple[bytes, str]:
     if isinstance(result, bytes):
         return result, "application/unknown"
     try:

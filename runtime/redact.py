@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import TextIO
+from io import TextIOBase
 
 MASK = "[REDACTED]"
 SECRET_VARIABLES = (
@@ -45,7 +45,7 @@ def pattern(env: os._Environ[str] | dict[str, str]) -> re.Pattern[str]:
 class RedactingStream:
     """A text stream wrapper; every write is one write to the wrapped stream, masked."""
 
-    def __init__(self, stream: TextIO, secrets: re.Pattern[str]) -> None:
+    def __init__(self, stream: TextIOBase, secrets: re.Pattern[str]) -> None:
         self._stream = stream
         self._sub = secrets.sub
 

@@ -11,11 +11,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
 
 from runtime import deferred
 
@@ -23,10 +21,10 @@ from runtime import deferred
 GRACE_MS = 500
 
 log = logging.getLogger("runtime")
-_hooks: list[Callable[[], Any]] = []
+_hooks: list[Callable[[], object]] = []
 
 
-def on_shutdown(fn: Callable[[], Any]) -> Callable[[], Any]:
+def on_shutdown(fn: Callable[[], object]) -> Callable[[], object]:
     """Run `fn()` when the environment shuts down; usable as a decorator.
 
     Hooks run in registration order within the grace period; one that starts too late is logged
@@ -38,6 +36,8 @@ def on_shutdown(fn: Callable[[], Any]) -> Callable[[], Any]:
 
 
 def install() -> None:
+    import signal  # here, not at the top: `runtime` is imported by every handler module
+
     signal.signal(signal.SIGTERM, _on_sigterm)
 
 
