@@ -15,6 +15,10 @@ from __future__ import annotations
 import _socket
 
 _MAX_HEAD = 64 * 1024  # a status line and headers larger than this is not a Runtime API answer
+# Each recv allocates this much before shrinking to what arrived. Above glibc's mmap threshold
+# (128 KiB) every call would map and unmap fresh pages: measured, 256 KiB cost 35% more CPU per
+# invocation than 64 KiB. Larger bodies are received in place (`_read_exact`).
+_RECV_SIZE = 64 * 1024
 
 
 class ConnectionFailed(OSError):
@@ -108,7 +112,7 @@ class Connection:
         raise ConnectionFailed(f"cannot connect to {self.host}:{self.port}: {error}")
 
     def _fill(self) -> None:
-        chunk = self._sock.recv(262144)  # type: ignore[union-attr]
+        chunk = self._sock.recv(_RECV_SIZE)  # type: ignore[union-attr]
         if not chunk:
             raise ConnectionFailed("the Runtime API closed the connection mid-response")
         self._buf = self._buf[self._pos :] + chunk if self._pos else self._buf + chunk
@@ -198,7 +202,7 @@ class Connection:
 
     def _read_to_close(self) -> bytes:
         parts = [self._buf[self._pos :]]
-        while chunk := self._sock.recv(262144):  # type: ignore[union-attr]
+        while chunk := self._sock.recv(_RECV_SIZE):  # type: ignore[union-attr]
             parts.append(chunk)
         self.close()
         return b"".join(parts)
