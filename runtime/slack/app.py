@@ -1,0 +1,120 @@
+"""`SlackApp`: a Lambda handler that takes Slack's requests, acknowledges them, and routes them.
+
+`handler(event, context)` runs, in this order: read the HTTP request from the event (any Lambda
+HTTP shape), verify Slack's signature on its raw bytes, parse it, drop it if this environment has
+already handled it, call the listener, and turn the listener's return value into the HTTP answer.
+Listeners run inside the 3-second acknowledgement, so they return at once and `runtime.defer`
+whatever takes longer. A listener that raises fails the invocation as any handler error does: its
+deferred work is discarded, Lambda answers Slack with a bare 502, and a retry is handled afresh.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+
+from runtime.http_event import MalformedEvent, Response, read_request, to_lambda
+from runtime.slack.dedupe import SeenRequests
+from runtime.slack.payload import BadRequest, SlackRequest, parse
+from runtime.slack.signature import InvalidSignature, verify
+
+log = logging.getLogger("runtime.slack")
+
+Listener = Callable[[dict], object]
+
+
+class ConfigurationError(RuntimeError):
+    """The app cannot run safely as configured (no signing secret, no bot token)."""
+
+
+class SlackApp:
+    """Routes verified Slack requests to listeners registered with the decorators below.
+
+    `signing_secret` defaults to `$SLACK_SIGNING_SECRET`; without one the constructor raises, so
+    a module that builds its app at import time fails the function's init instead of serving
+    unverified requests. `seen` is the at-most-once store (`runtime.slack.dedupe`).
+    """
+
+    def __init__(
+        self,
+        signing_secret: str | None = None,
+        *,
+        seen: SeenRequests | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        secret = signing_secret or os.environ.get("SLACK_SIGNING_SECRET", "")
+        if not secret:
+            raise ConfigurationError(
+                "SLACK_SIGNING_SECRET is not set: the app would have no way to tell Slack's "
+                "requests from forged ones, so it refuses to start. Set it to the Signing Secret "
+                "from your Slack app's Basic Information page."
+            )
+        self._secret = secret
+        self._seen = seen if seen is not None else SeenRequests()
+        self._clock = clock
+        self._listeners: dict[tuple[str, str], Listener] = {}
+
+    def command(self, name: str) -> Callable[[Listener], Listener]:
+        """`@app.command("/start-process")`: the listener gets the command's form fields."""
+        return self._register("command", name)
+
+    def event(self, event_type: str) -> Callable[[Listener], Listener]:
+        """`@app.event("app_mention")`: the listener gets the inner `event` object."""
+        return self._register("event", event_type)
+
+    def action(self, action_id: str) -> Callable[[Listener], Listener]:
+        """`@app.action("approve")`: a `block_actions` click; the listener gets the payload."""
+        return self._register("interaction", action_id)
+
+    def handler(self, event: dict, context: object = None) -> dict:
+        """The Lambda handler: `handler = app.handler` in the function's module."""
+        try:
+            request = read_request(event)
+        except MalformedEvent as e:
+            return _refuse(400, f"not an HTTP request event: {e}")
+        try:
+            verify(request, self._secret, now=self._clock())
+        except InvalidSignature as e:
+            log.warning("request refused (401): %s", e)
+            return _refuse(401, f"invalid Slack request: {e}")
+        try:
+            slack = parse(request)
+        except BadRequest as e:
+            log.warning("request refused (400): %s", e)
+            return _refuse(400, f"bad Slack request: {e}")
+        if not self._seen.claim(slack.dedupe_key):
+            log.warning(
+                "duplicate request ignored (%s, retry %s)", slack.dedupe_key, slack.retry_num
+            )
+            return to_lambda(Response(200, None, {"x-slack-no-retry": "1"}))
+        try:
+            return to_lambda(self._dispatch(slack))
+        except BaseException:
+            self._seen.release(slack.dedupe_key)
+            raise
+
+    def _register(self, kind: str, route: str) -> Callable[[Listener], Listener]:
+        def register(listener: Listener) -> Listener:
+            self._listeners[(kind, route)] = listener
+            return listener
+
+        return register
+
+    def _dispatch(self, slack: SlackRequest) -> object:
+        if slack.kind == "url_verification":
+            return {"challenge": slack.body["challenge"]}
+        listener = self._listeners.get((slack.kind, slack.route))
+        if listener is None:
+            if slack.kind not in ("ssl_check", "other"):
+                log.warning("no listener for %s %r; acknowledged", slack.kind, slack.route)
+            if slack.kind == "command":
+                return f"This app has no handler for {slack.route}."
+            return None
+        return listener(slack.body["event"] if slack.kind == "event" else slack.body)
+
+
+def _refuse(status: int, reason: str) -> dict:
+    # A retry would be refused the same way: ask Slack not to send one.
+    return to_lambda(Response(status, reason, {"x-slack-no-retry": "1"}))
