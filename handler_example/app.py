@@ -1,0 +1,84 @@
+"""The Slack example: every request is answered at once, the slow part runs after, in `defer`.
+
+- `/start-process <description>` answers "Accepted!", then does the work and posts "Completed!"
+  to the command's response_url, with a button;
+- the button ("Mark as reviewed") updates that message;
+- mentioning the app (`app_mention`) gets a reply in the thread.
+
+Replace `run_task` with your own work. Environment: SLACK_SIGNING_SECRET (required),
+SLACK_BOT_TOKEN (for the mention reply), STATUS_URL (optional, what `run_task` asks).
+"""
+
+import os
+
+from runtime import defer
+from runtime.slack import SlackApp, respond, web_client
+
+app = SlackApp()  # without SLACK_SIGNING_SECRET this raises: the function fails its init
+handler = app.handler
+
+
+@app.command("/start-process")
+def start_process(command: dict) -> dict:
+    task = command["text"].strip()
+    if not task:
+        return {"text": "Usage: /start-process <description of the task>"}
+    defer(finish_task, task, command["response_url"])
+    return {"text": f"Accepted! (task: {task})"}
+
+
+def finish_task(task: str, response_url: str) -> None:
+    try:
+        outcome = run_task(task)
+    except Exception as e:
+        respond(response_url, text=f"Failed! (task: {task}): {type(e).__name__}")
+        raise  # logged with its traceback by the runtime
+    text = f"Completed! (task: {task})"
+    respond(
+        response_url,
+        text=text,  # what notifications show; the blocks are what the channel shows
+        blocks=[
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"{text}\n{outcome}"}},
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "mark_reviewed",
+                        "text": {"type": "plain_text", "text": "Mark as reviewed"},
+                        "value": task,
+                    }
+                ],
+            },
+        ],
+    )
+
+
+def run_task(task: str) -> str:
+    """The long work; swap in your own. This one asks a status service about the task."""
+    url = os.environ.get("STATUS_URL")
+    if not url:
+        return "No STATUS_URL configured: nothing to look up."
+    import requests  # imported here, so the acknowledgement never waits for it
+
+    answer = requests.get(url, params={"task": task}, timeout=20)
+    answer.raise_for_status()
+    return f"The status service says: {answer.text[:200]}"
+
+
+@app.action("mark_reviewed")
+def mark_reviewed(action: dict) -> None:
+    task, user = action["actions"][0]["value"], action["user"]["id"]
+    text = f"Completed! (task: {task}), reviewed by <@{user}>"
+    defer(respond, action["response_url"], replace_original=True, text=text)
+
+
+@app.event("app_mention")
+def mentioned(event: dict) -> None:
+    defer(reply_in_thread, event["channel"], event.get("thread_ts") or event["ts"], event["user"])
+
+
+def reply_in_thread(channel: str, thread_ts: str, user: str) -> None:
+    web_client().chat_postMessage(
+        channel=channel, thread_ts=thread_ts, text=f"Hi <@{user}>! Try /start-process <task>."
+    )
