@@ -22,7 +22,6 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
 __all__ = ["Headers", "MalformedEvent", "Request", "Response", "read_request", "to_lambda"]
@@ -62,14 +61,33 @@ class Headers(Mapping[str, str]):
         return f"Headers({self._values!r})"
 
 
-@dataclass(frozen=True)
 class Request:
-    method: str  # upper-case
-    path: str
-    headers: Headers
-    body: bytes  # exactly as sent: base64 undone, nothing parsed
-    query: dict[str, list[str]] = field(default_factory=dict)
-    format: str = "2.0"  # "2.0" (Function URL, HTTP API) or "1.0" (REST API, ALB)
+    """One HTTP request; `body` is exactly the bytes sent (base64 undone, nothing parsed).
+
+    `format` is "2.0" (Function URL, HTTP API) or "1.0" (REST API, ALB). A plain class rather
+    than a dataclass: importing `dataclasses` would add milliseconds to every cold start.
+    """
+
+    __slots__ = ("method", "path", "headers", "body", "query", "format")
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        headers: Headers,
+        body: bytes,
+        query: dict[str, list[str]] | None = None,
+        format: str = "2.0",
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.headers = headers
+        self.body = body
+        self.query = query if query is not None else {}
+        self.format = format
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.path} {len(self.body)} bytes, format {self.format}>"
 
     @property
     def content_type(self) -> str:
@@ -174,14 +192,18 @@ def _multi_pairs(mapping: dict) -> list[tuple[str, str]]:
     return pairs
 
 
-@dataclass
 class Response:
     """An HTTP answer. `body` may be text, bytes (sent base64-encoded) or anything JSON can encode
     (sent as `application/json`); `None` is an empty body."""
 
-    status: int = 200
-    body: object = None
-    headers: dict[str, str] = field(default_factory=dict)
+    __slots__ = ("status", "body", "headers")
+
+    def __init__(
+        self, status: int = 200, body: object = None, headers: dict[str, str] | None = None
+    ) -> None:
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
 
 
 def to_lambda(result: object) -> dict:

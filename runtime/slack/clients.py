@@ -7,10 +7,10 @@ acknowledgement Slack waits 3 seconds for; so each function imports it when call
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from runtime.slack.app import ConfigurationError
 
+TYPE_CHECKING = False  # importing `typing` would cost every cold start milliseconds
 if TYPE_CHECKING:
     from slack_sdk import WebClient
 

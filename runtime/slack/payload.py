@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from runtime.http_event import Request
@@ -23,15 +22,24 @@ class BadRequest(ValueError):
     """The request is not a Slack request this reader understands; the message says why."""
 
 
-@dataclass(frozen=True)
 class SlackRequest:
-    kind: str  # "command" | "event" | "interaction" | "url_verification" | "ssl_check" | "other"
-    # Form fields for a command, the JSON envelope for events, the decoded `payload` for an
-    # interaction.
-    body: dict
-    route: str  # command name, event type, first action_id (or interaction type), or ""
-    dedupe_key: str  # "event:<event_id>" or "body:<sha256 of the raw body>"
-    http: Request
+    """A verified request and what it asks for.
+
+    `kind`: "command", "event", "interaction", "url_verification", "ssl_check" or "other" (an
+    Events API envelope of another type). `body`: the form fields of a command, the JSON envelope
+    of an event, the decoded `payload` of an interaction. `route`: the command name, the event
+    type, the first action_id of a `block_actions` (or the interaction's type), else "".
+    `dedupe_key`: "event:<event_id>", or "body:<SHA-256 of the raw body>".
+    """
+
+    __slots__ = ("kind", "body", "route", "dedupe_key", "http")
+
+    def __init__(self, kind: str, body: dict, route: str, dedupe_key: str, http: Request) -> None:
+        self.kind = kind
+        self.body = body
+        self.route = route
+        self.dedupe_key = dedupe_key
+        self.http = http
 
     @property
     def retry_num(self) -> str | None:
