@@ -14,11 +14,20 @@ import time
 import uuid
 from urllib.parse import urlencode
 
+from hypothesis import strategies as st
+
 from devtools.demo import SIGNING_SECRET, sign
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 Pairs = list[tuple[str, str]]
+
+# Any JSON value, small: what the property tests feed the parsers.
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=12,
+)
 
 
 def signature_headers(

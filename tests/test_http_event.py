@@ -8,7 +8,7 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from slack_support import FORM, http_event
+from slack_support import FORM, http_event, json_values
 
 from devtools.demo import slash_command_event
 from runtime.http_event import (
@@ -123,11 +123,6 @@ def test_answers_in_lambda_shape():
 
 
 # Property tests: whatever the event, the reader returns a Request or raises MalformedEvent.
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
-    max_leaves=12,
-)
 FIELDS = [
     "version",
     "httpMethod",

@@ -15,6 +15,7 @@ from slack_support import (
     FORM,
     JSON,
     command_body,
+    json_values,
     lambda_body,
     mention_body,
     signed_event,
@@ -132,13 +133,6 @@ def test_the_guard_forgets_the_oldest_keys_past_its_limit():
     assert seen.claim("a") and seen.claim("b") and not seen.claim("a")
     assert seen.claim("c")  # "a" is forgotten now
     assert seen.claim("a") and not seen.claim("c")
-
-
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
-    max_leaves=10,
-)
 
 
 @settings(max_examples=200)

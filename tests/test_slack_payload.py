@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from slack_support import FORM, JSON, action_body, command_body, mention_body
+from slack_support import FORM, JSON, action_body, command_body, json_values, mention_body
 
 from runtime.http_event import Headers, Request
 from runtime.slack.payload import BadRequest, SlackRequest, parse
@@ -84,11 +84,6 @@ def parse_or_bad_request(req: Request) -> None:
     assert isinstance(slack, SlackRequest) and isinstance(slack.body, dict)
 
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
-    max_leaves=10,
-)
 keys = st.sampled_from(["type", "event", "event_id", "challenge", "actions", "action_id", "x"])
 slackish = st.recursive(
     json_values,
