@@ -20,7 +20,7 @@ handler = app.handler
 
 @app.command("/start-process")
 def start_process(command: dict) -> dict:
-    task = command["text"].strip()
+    task = command.get("text", "").strip()
     if not task:
         return {"text": "Usage: /start-process <description of the task>"}
     defer(finish_task, task, command["response_url"])
