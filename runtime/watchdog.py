@@ -22,14 +22,19 @@ class Watchdog:
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._job: tuple[int, str, int] | None = None  # (serial, callback name, deadline ms)
+        # (serial, callback name, deadline ms, when to warn in ms)
+        self._job: tuple[int, str, int, float] | None = None
         self._serial = 0
         self._thread: threading.Thread | None = None
 
     def watch(self, name: str, deadline_ms: int) -> None:
+        now_ms = time.time() * 1000
+        # Already within the warning window: give the callback half of what is left before
+        # calling it stuck, so a quick callback started late is not reported.
+        warn_at = max(deadline_ms - WARN_BEFORE_DEADLINE_MS, (now_ms + deadline_ms) / 2)
         with self._cond:
             self._serial += 1
-            self._job = (self._serial, name, deadline_ms)
+            self._job = (self._serial, name, deadline_ms, warn_at)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="deadline-watchdog")
                 self._thread.daemon = True
@@ -47,11 +52,8 @@ class Watchdog:
                 if job is None:
                     self._cond.wait()
                     continue
-                serial, name, deadline_ms = job
+                serial, name, deadline_ms, warn_at = job
                 now_ms = time.time() * 1000
-                # Within the warning window already: give the callback half of what is left
-                # before calling it stuck, so a quick callback started late is not reported.
-                warn_at = max(deadline_ms - WARN_BEFORE_DEADLINE_MS, (now_ms + deadline_ms) / 2)
                 if now_ms < warn_at:
                     self._cond.wait((warn_at - now_ms) / 1000)
                     continue  # re-read: the job may have changed or ended meanwhile

@@ -4,6 +4,7 @@ Scripted loopback Runtime API: RIE can neither drop connections nor send SIGTERM
 """
 
 import os
+import re
 import signal
 import time
 
@@ -110,7 +111,8 @@ def test_watchdog_names_the_callback_still_running_near_the_deadline(runtime, tm
     with open(fifo, "w"):
         pass  # release it
     output = proc.wait_output("invocation done")
-    assert "ms before the deadline; Lambda will stop the environment" in output
+    left = re.search(r"still running (\d+) ms before the deadline; Lambda will stop", output)
+    assert left and int(left[1]) > 50  # warned ~200 ms ahead, not at the last moment
 
 
 def test_sigterm_during_a_callback_reports_the_work_and_runs_hooks(runtime, tmp_path):

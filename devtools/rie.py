@@ -1,0 +1,286 @@
+"""The real AWS Runtime Interface Emulator (RIE), as a plain process: no Docker needed.
+
+AWS ships the RIE binary inside the `aws-sam-cli` wheel on PyPI. This module downloads that
+wheel once (pinned version and sha256), extracts only the binary for this machine into
+`.cache/rie/`, and runs `bootstrap` under it. RIE is the reference for the Lambda protocol, but
+it differs from Lambda in ways that matter to deferred work (see the README): it answers the
+caller only when the runtime asks for the next event, never freezes the process, does not
+stream, and crashes on concurrent invokes — so invokes are sent one at a time.
+
+    python -m devtools.rie fetch
+    python -m devtools.rie run HANDLER [--task-root DIR] [--port 9000] [--runtime-api-port N]
+    python -m devtools.rie invoke EVENT_FILE [--port 9000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from pathlib import Path
+from typing import TextIO
+
+from devtools.invoke import InvokeResult, invoke
+
+ROOT = Path(__file__).resolve().parent.parent
+SAM_CLI_VERSION = "1.170.0"
+WHEEL = f"aws_sam_cli-{SAM_CLI_VERSION}-py3-none-any.whl"
+WHEEL_SHA256 = "24ebaf5ecba38dc1758089968cb89ab61e124b84e92a344fc7a2771a47f4d0bf"
+CACHE = ROOT / ".cache" / "rie" / SAM_CLI_VERSION
+# `docker run -p 9000:8080` is how the RIE is usually reached, so docs and scripts say :9000.
+DEFAULT_PORT = 9000
+_ARCHES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+class RIEUnavailable(RuntimeError):
+    """The RIE binary cannot be had; the message says what failed and what to do."""
+
+
+def ensure_rie() -> Path:
+    """The cached RIE binary for this machine, downloaded and verified on first use."""
+    machine = platform.machine().lower()
+    arch = _ARCHES.get(machine)
+    if arch is None:
+        raise RIEUnavailable(f"AWS publishes no RIE binary for this machine ({machine})")
+    binary = CACHE / f"aws-lambda-rie-{arch}"
+    if os.access(binary, os.X_OK):
+        return binary
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+        wheel = Path(tmp) / WHEEL
+        _download(tmp)
+        if not wheel.exists():
+            raise RIEUnavailable(f"pip did not produce {WHEEL} in {tmp}")
+        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        if digest != WHEEL_SHA256:
+            raise RIEUnavailable(
+                f"{WHEEL} has sha256 {digest}, expected {WHEEL_SHA256}: refusing to run it"
+            )
+        member = f"samcli/local/rapid/aws-lambda-rie-{arch}"
+        with zipfile.ZipFile(wheel) as archive:
+            if member not in archive.namelist():
+                raise RIEUnavailable(f"{WHEEL} has no {member}")
+            partial = Path(tmp) / binary.name
+            partial.write_bytes(archive.read(member))
+        partial.chmod(0o755)
+        os.replace(partial, binary)  # atomic: parallel test runs never see half a file
+    return binary
+
+
+def _download(into: str) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--no-deps",
+        "--only-binary=:all:",
+        f"aws-sam-cli=={SAM_CLI_VERSION}",
+        "-d",
+        into,
+    ]
+    try:
+        subprocess.run(command, check=True, capture_output=True, text=True, timeout=600)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
+        said = (getattr(e, "stderr", None) or "").strip().splitlines()[-3:]
+        raise RIEUnavailable(
+            f"could not download aws-sam-cli=={SAM_CLI_VERSION} from PyPI to get the RIE "
+            f"binary ({' / '.join(said) or e}). It needs access to PyPI once; after that the "
+            f"binary is cached in {CACHE}."
+        ) from e
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def runtime_env(task_root: Path, extra: dict[str, str] | None) -> dict[str, str]:
+    """The environment Lambda would give: the caller's own Lambda variables are left out, so a
+    developer's shell cannot change what a test sees."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_LAMBDA_", "_HANDLER", "LAMBDA_", "_X_AMZN"))
+    }
+    env["LAMBDA_TASK_ROOT"] = str(task_root)
+    env["LAMBDA_RUNTIME_PYTHON"] = sys.executable
+    env.update(extra or {})
+    return env
+
+
+class RIE:
+    """`bootstrap` running under the real RIE on loopback; a context manager that kills both."""
+
+    def __init__(
+        self,
+        handler: str,
+        task_root: str | Path,
+        env: dict[str, str] | None = None,
+        bootstrap: str | Path = ROOT / "bootstrap",
+        port: int = 0,
+        runtime_api_port: int = 0,
+        function_timeout_s: int | None = None,
+        log_level: str = "debug",
+        echo: TextIO | None = None,
+    ) -> None:
+        """`echo`, when set, also gets RIE's and the runtime's output line by line."""
+        binary = ensure_rie()
+        task_root = Path(task_root).resolve()
+        self.port = port or _free_port()
+        self.runtime_api_port = runtime_api_port or _free_port()
+        self.invoke_address = f"127.0.0.1:{self.port}"
+        full_env = runtime_env(task_root, env)
+        if function_timeout_s is not None:
+            full_env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = str(function_timeout_s)
+        self._lines: list[str] = []
+        self._lock = threading.Condition()
+        self._echo = echo
+        self._proc = subprocess.Popen(
+            [
+                str(binary),
+                "--runtime-api-address",
+                f"127.0.0.1:{self.runtime_api_port}",
+                "--runtime-interface-emulator-address",
+                self.invoke_address,
+                "--log-level",
+                log_level,
+                str(Path(bootstrap).resolve()),
+                handler,
+            ],
+            env=full_env,
+            cwd=task_root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # RIE and the runtime it starts die together in close()
+        )
+        self._reader = threading.Thread(target=self._collect, daemon=True)
+        self._reader.start()
+        try:
+            self._wait_listening(timeout=15.0)
+        except BaseException:
+            self.close()
+            raise
+
+    def invoke(
+        self, event: object, headers: dict[str, str] | None = None, timeout: float = 60.0
+    ) -> InvokeResult:
+        """One invoke; RIE cannot take two at once, so callers must not overlap them."""
+        return invoke(self.invoke_address, event, headers, timeout)
+
+    @property
+    def output(self) -> str:
+        with self._lock:
+            return "".join(self._lines)
+
+    def wait_output(self, text: str, timeout: float = 15.0) -> str:
+        """The output once it contains `text`: lines reach us through a pipe, a little late."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while text not in (output := "".join(self._lines)):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{text!r} not in RIE output:\n{output}")
+                self._lock.wait(left)
+            return output
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
+        self._proc.wait()
+        self._reader.join(5)
+
+    def __enter__(self) -> RIE:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def wait(self) -> int:
+        """Until RIE exits (it does not by itself: `run` waits here for Ctrl-C)."""
+        return self._proc.wait()
+
+    def _collect(self) -> None:
+        for raw in self._proc.stdout:  # type: ignore[union-attr]
+            line = raw.decode("utf-8", "replace")
+            with self._lock:
+                self._lines.append(line)
+                self._lock.notify_all()
+            if self._echo is not None:
+                self._echo.write(line.replace("\r", "\n  "))
+
+    def _wait_listening(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise RIEUnavailable(f"RIE exited with {self._proc.returncode}:\n{self.output}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.02)  # polling a port that is not open yet, bounded by the deadline
+        raise RIEUnavailable(f"RIE did not listen on {self.invoke_address} in {timeout} s")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m devtools.rie", description=__doc__.split("\n")[0]
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("fetch", help="download and cache the RIE binary; print its path")
+    run = commands.add_parser("run", help="run a handler under RIE until Ctrl-C")
+    run.add_argument("handler", help="module.function, as in _HANDLER")
+    run.add_argument("--task-root", default=".", help="the function's code folder (default: .)")
+    run.add_argument("--port", type=int, default=DEFAULT_PORT, help="invoke port (default 9000)")
+    run.add_argument("--runtime-api-port", type=int, default=0, help="default: a free port")
+    run.add_argument("--timeout", type=int, help="AWS_LAMBDA_FUNCTION_TIMEOUT in seconds")
+    send = commands.add_parser("invoke", help="send an event file to a running RIE or emulator")
+    send.add_argument("event_file", type=Path)
+    send.add_argument("--port", type=int, default=DEFAULT_PORT)
+    args = parser.parse_args(argv)
+
+    try:
+        if args.command == "fetch":
+            print(ensure_rie())
+        elif args.command == "run":
+            _run(args)
+        else:
+            result = invoke(f"127.0.0.1:{args.port}", args.event_file.read_bytes())
+            print(f"HTTP {result.status} in {result.elapsed_ms:.1f} ms", file=sys.stderr)
+            if result.function_error:
+                print(f"X-Amz-Function-Error: {result.function_error}", file=sys.stderr)
+            print(result.body.decode("utf-8", "replace"))
+    except RIEUnavailable as e:
+        sys.exit(f"rie: {e}")
+
+
+def _run(args: argparse.Namespace) -> None:
+    with RIE(
+        args.handler,
+        args.task_root,
+        port=args.port,
+        runtime_api_port=args.runtime_api_port,
+        function_timeout_s=args.timeout,
+        log_level="info",
+        echo=sys.stderr,
+    ) as rie:
+        print(f"RIE listening on http://{rie.invoke_address} (Ctrl-C stops it)", file=sys.stderr)
+        with contextlib.suppress(KeyboardInterrupt):
+            rie.wait()
+
+
+if __name__ == "__main__":
+    main()
