@@ -11,13 +11,11 @@ import json
 import sys
 import uuid
 
-import pytest
 from slack_support import FORM, command_body, lambda_body, signed_event
 
+from devtools import rie
 from devtools.demo import ROOT, SIGNING_SECRET, slash_command_event
 from devtools.loopback import LoopbackServer
-
-rie = pytest.importorskip("devtools.rie", reason="devtools/rie.py is not in this checkout yet")
 
 
 def test_slash_command_on_the_real_rie():
