@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TextIO
 
 from devtools.invoke import INVOKE_PATH, InvokeResult, invoke
+from devtools.lambda_env import lambda_env
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME_PREFIX = "/2018-06-01/runtime"
@@ -356,26 +357,8 @@ class Emulator:
 
     # -- the runtime process --------------------------------------------------------------
     def _start_runtime(self) -> None:
-        env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LAMBDA_", "_HANDLER"))
-        }
-        env.update(
-            LAMBDA_RUNTIME_PYTHON=os.environ.get("LAMBDA_RUNTIME_PYTHON", sys.executable),
-            AWS_REGION="us-east-1",
-            AWS_DEFAULT_REGION="us-east-1",
-            AWS_LAMBDA_FUNCTION_NAME="function",
-            AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
-            AWS_LAMBDA_FUNCTION_MEMORY_SIZE="128",
-            AWS_LAMBDA_LOG_GROUP_NAME="/aws/lambda/function",
-            AWS_LAMBDA_LOG_STREAM_NAME=f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}",
-            AWS_LAMBDA_INITIALIZATION_TYPE="on-demand",
-        )
-        env.update(self._extra_env)
-        env.update(
-            AWS_LAMBDA_RUNTIME_API=self.runtime_api_address,
-            _HANDLER=self.handler,
-            LAMBDA_TASK_ROOT=str(self.task_root),
-        )
+        env = lambda_env(self.task_root, self._extra_env)
+        env.update(AWS_LAMBDA_RUNTIME_API=self.runtime_api_address, _HANDLER=self.handler)
         try:
             proc = subprocess.Popen(
                 [str(self.bootstrap)],

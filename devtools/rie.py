@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TextIO
 
 from devtools.invoke import InvokeResult, invoke
+from devtools.lambda_env import lambda_env
 
 ROOT = Path(__file__).resolve().parent.parent
 SAM_CLI_VERSION = "1.170.0"
@@ -107,20 +108,6 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def runtime_env(task_root: Path, extra: dict[str, str] | None) -> dict[str, str]:
-    """The environment Lambda would give: the caller's own Lambda variables are left out, so a
-    developer's shell cannot change what a test sees."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AWS_LAMBDA_", "_HANDLER", "LAMBDA_", "_X_AMZN"))
-    }
-    env["LAMBDA_TASK_ROOT"] = str(task_root)
-    env["LAMBDA_RUNTIME_PYTHON"] = sys.executable
-    env.update(extra or {})
-    return env
-
-
 class RIE:
     """`bootstrap` running under the real RIE on loopback; a context manager that kills both."""
 
@@ -142,7 +129,7 @@ class RIE:
         self.port = port or _free_port()
         self.runtime_api_port = runtime_api_port or _free_port()
         self.invoke_address = f"127.0.0.1:{self.port}"
-        full_env = runtime_env(task_root, env)
+        full_env = lambda_env(task_root, env)
         if function_timeout_s is not None:
             full_env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = str(function_timeout_s)
         self._lines: list[str] = []

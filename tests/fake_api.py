@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import queue
 import subprocess
 import sys
@@ -19,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from devtools.lambda_env import lambda_env
 
 ROOT = Path(__file__).resolve().parent.parent
 HANDLERS = Path(__file__).resolve().parent / "handlers"
@@ -199,21 +200,18 @@ class RuntimeProcess:
         env: dict[str, str] | None = None,
         bootstrap: Path = ROOT / "bootstrap",
     ) -> None:
-        full_env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "_HANDLER", "LAMBDA_"))
-        }
-        full_env.update(
-            AWS_LAMBDA_RUNTIME_API=api_address,
-            _HANDLER=handler,
-            LAMBDA_TASK_ROOT=str(HANDLERS),
-            LAMBDA_RUNTIME_PYTHON=sys.executable,
-            AWS_LAMBDA_FUNCTION_NAME="f",
-            AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
-            AWS_LAMBDA_FUNCTION_MEMORY_SIZE="128",
-            AWS_LAMBDA_LOG_GROUP_NAME="/aws/lambda/f",
-            AWS_LAMBDA_LOG_STREAM_NAME="2026/11/22/[$LATEST]abc",
+        full_env = lambda_env(
+            HANDLERS,
+            {
+                "AWS_LAMBDA_RUNTIME_API": api_address,
+                "_HANDLER": handler,
+                "LAMBDA_RUNTIME_PYTHON": sys.executable,
+                "AWS_LAMBDA_FUNCTION_NAME": "f",
+                "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/f",
+                "AWS_LAMBDA_LOG_STREAM_NAME": "2026/11/22/[$LATEST]abc",
+                **(env or {}),
+            },
         )
-        full_env.update(env or {})
         self.lines: list[str] = []
         self._changed = threading.Condition()
         self.proc = subprocess.Popen(
