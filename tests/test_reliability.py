@@ -179,3 +179,10 @@ def test_secrets_never_reach_the_logs_even_at_debug(runtime):
     assert "signing with [REDACTED]" in output  # the DEBUG record, masked
     assert "token [REDACTED] and key [REDACTED], [REDACTED]" in output  # print()
     assert "[ERROR] ValueError: bad secret [REDACTED]" in output  # the error block
+
+
+def test_six_megabyte_event_is_read_whole(runtime):
+    api, _ = runtime("basic.event_size")
+    text = "é" * (3 * 1024 * 1024 - 10)  # two bytes each in UTF-8: just under 6 MiB of JSON
+    request_id = api.push({"text": text})
+    assert api.outcome(request_id).json() == len(text)

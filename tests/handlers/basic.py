@@ -154,3 +154,7 @@ def wrapped(event, context):
 
 def environment(event, context):
     return dict(os.environ)
+
+
+def event_size(event, context):
+    return len(event["text"])
