@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import sys
+import threading
 import time
 import urllib.parse
 import uuid
@@ -29,6 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 HANDLER = "handler_example/app.handler"
 SIGNING_SECRET = "demo-signing-secret-not-a-real-one"
 RESPONSE_URL_PATH = "/commands/T0DEMO/1000000001/demo-response-url"
+STATUS_PATH = "/status"  # the slow backend the example's long work asks (STATUS_URL)
+STATUS_DELAY_S = 2.0
 COMMAND = "/start-process"
 
 
@@ -139,8 +142,12 @@ def run(
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_BOT_TOKEN": "xoxb-demo-token-not-a-real-one",
             "SLACK_API_URL": f"{slack.url}/api/",
+            "STATUS_URL": f"{slack.url}{STATUS_PATH}",
             "LAMBDA_RUNTIME_PYTHON": sys.executable,
         }
+        # The example's long work asks a status service; the stand-in answers it only after
+        # STATUS_DELAY_S, so the demo shows an acknowledgement that does not wait for slow work.
+        slack.hold(STATUS_PATH)
         if rie:
             try:
                 from devtools.rie import RIE
@@ -162,12 +169,15 @@ def run(
             event = slash_command_event(text, slack.url + RESPONSE_URL_PATH)
             say(f"{_clock()}  -> {COMMAND} {text}   (signed with the demo signing secret)")
             sent = time.perf_counter()
+            slow_service = threading.Timer(STATUS_DELAY_S, slack.release, [STATUS_PATH])
+            slow_service.start()
             result = function.invoke(event, timeout=wait_s + 30)
             ok, ack = describe_ack(result)
             say(f"{_clock()}  <- acknowledgement after {result.elapsed_ms:.0f} ms: {ack}")
             try:
                 follow_up = slack.wait_for(RESPONSE_URL_PATH, timeout=wait_s)
             except TimeoutError:
+                slow_service.cancel()
                 say(f"demo: no follow-up reached the response_url within {wait_s:g} s")
                 _show_runtime_output(say, function.output)
                 return 1

@@ -30,7 +30,8 @@ class Request:
 class LoopbackServer:
     """Answers every request 200 `{"ok": true}` (what Slack's endpoints answer), records it first.
 
-    Requests to a path passed to `hold` wait, already recorded, until `release` of that path.
+    Requests to a path passed to `hold` (any query string) wait, already recorded, until
+    `release` of that path.
     """
 
     def __init__(self) -> None:
@@ -105,7 +106,7 @@ class LoopbackServer:
         with self._changed:
             self.requests.append(Request(http.command, http.path, headers, body))
             self._changed.notify_all()
-            while http.path in self._held and not self._closed:
+            while http.path.split("?", 1)[0] in self._held and not self._closed:
                 self._changed.wait()
         answer = b'{"ok": true}'
         http.send_response(200)
