@@ -8,9 +8,9 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from slack_support import FORM, http_event, json_values
+from slack_support import FORM, command_body, http_event, json_values, signature_headers
 
-from devtools.demo import slash_command_event
+from devtools.demo import SIGNING_SECRET, slash_command_event
 from runtime.http_event import (
     Headers,
     MalformedEvent,
@@ -19,6 +19,7 @@ from runtime.http_event import (
     read_request,
     to_lambda,
 )
+from runtime.slack.signature import verify
 
 SHAPES = [("2.0", True), ("2.0", False), ("1.0", True), ("1.0", False)]
 RAW = "task=caf\u00e9 & co&n=1".encode()
@@ -41,6 +42,63 @@ def test_every_shape_gives_the_same_request(shape, encode):
     assert request.content_type == FORM
     assert request.headers["x-custom"] == request.headers["X-CUSTOM"] == "a"
     assert request.query == {"a": ["1", "2"], "b": [""]}
+
+
+def front_door_event(door: str, body: bytes, headers: dict[str, str], encode: bool) -> dict:
+    """A whole event as each front door builds it, with the fields the reader must step over."""
+    text = base64.b64encode(body).decode() if encode else body.decode()
+    context = {"accountId": "123456789012", "requestId": "r-1", "stage": "$default"}
+    if door == "rest-api":
+        return {
+            "resource": "/slack",
+            "path": "/slack",
+            "httpMethod": "POST",
+            "headers": {"Host": "abc.execute-api.eu-west-1.amazonaws.com", **headers},
+            "multiValueHeaders": {
+                "Host": ["abc.execute-api.eu-west-1.amazonaws.com"],
+                **{name: [value] for name, value in headers.items()},
+            },
+            "queryStringParameters": {"team": "T1"},
+            "multiValueQueryStringParameters": {"team": ["T1"]},
+            "pathParameters": None,
+            "stageVariables": None,
+            "requestContext": {**context, "stage": "prod", "httpMethod": "POST", "path": "/prod"},
+            "body": text,
+            "isBase64Encoded": encode,
+        }
+    http = {"method": "POST", "path": "/slack", "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1"}
+    event = {
+        "version": "2.0",
+        "routeKey": "$default" if door == "function-url" else "POST /slack",
+        "rawPath": "/slack",
+        "rawQueryString": "team=T1",
+        "headers": {name.lower(): value for name, value in headers.items()},
+        "queryStringParameters": {"team": "T1"},
+        "requestContext": {**context, "http": http, "timeEpoch": 1700000000000},
+        "body": text,
+        "isBase64Encoded": encode,
+    }
+    if door == "function-url":
+        event["requestContext"]["domainName"] = "abcdef.lambda-url.eu-west-1.on.aws"
+    else:
+        event["requestContext"]["routeKey"] = "POST /slack"
+        event["pathParameters"] = {}
+    return event
+
+
+@pytest.mark.parametrize("encode", [True, False], ids=["base64", "text"])
+@pytest.mark.parametrize("door", ["function-url", "http-api", "rest-api"])
+def test_each_front_door_delivers_the_signed_bytes(door, encode):
+    body = command_body("caf\u00e9 report", "http://127.0.0.1:1/r")
+    headers = dict(signature_headers(body))
+    headers["Content-Type"] = FORM
+    request = read_request(front_door_event(door, body, headers, encode))
+
+    assert request.body == body
+    assert (request.method, request.path, request.query) == ("POST", "/slack", {"team": ["T1"]})
+    assert request.format == ("1.0" if door == "rest-api" else "2.0")
+    assert request.content_type == FORM  # REST keeps "Content-Type" as sent; 2.0 lower-cases it
+    verify(request, SIGNING_SECRET)  # the signature holds over what the reader returned
 
 
 def test_binary_bodies_survive_base64():

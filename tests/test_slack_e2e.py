@@ -212,6 +212,7 @@ def test_unverified_requests_get_401_and_no_work(function, slack, make, reason):
     assert answer["statusCode"] == 401
     assert answer["body"].startswith("invalid Slack request: ") and reason in answer["body"]
     assert callbacks_run(function) == 0
+    assert f"request refused (401): {answer['body']}" in function.output
     assert not [r for r in slack.requests if r.path == response_path]
 
 
@@ -231,6 +232,7 @@ def test_malformed_requests_get_a_clear_400(function, event, message):
     assert answer["statusCode"] == 400
     assert message in answer["body"] and "Traceback" not in answer["body"]
     assert callbacks_run(function) == 0
+    assert f"request refused (400): {answer['body']}" in function.output
 
 
 def test_without_a_signing_secret_the_function_fails_its_init(emulator, slack):

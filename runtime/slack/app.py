@@ -77,12 +77,10 @@ class SlackApp:
         try:
             verify(request, self._secret, now=self._clock())
         except InvalidSignature as e:
-            log.warning("request refused (401): %s", e)
             return _refuse(401, f"invalid Slack request: {e}")
         try:
             slack = parse(request)
         except BadRequest as e:
-            log.warning("request refused (400): %s", e)
             return _refuse(400, f"bad Slack request: {e}")
         if not self._seen.claim(slack.dedupe_key):
             log.warning(
@@ -116,5 +114,7 @@ class SlackApp:
 
 
 def _refuse(status: int, reason: str) -> dict:
-    # A retry would be refused the same way: ask Slack not to send one.
+    # Logged so a misconfigured secret or a probing client shows up; the reason never holds the
+    # body or a header value. A retry would be refused the same way: ask Slack not to send one.
+    log.warning("request refused (%d): %s", status, reason)
     return to_lambda(Response(status, reason, {"x-slack-no-retry": "1"}))
