@@ -112,6 +112,13 @@ def test_each_event_id_and_each_body_is_handled_once(app, calls):
     assert [c.get("text") for c in calls] == ["<@B0BOT> hello", "<@B0BOT> hello", "t"]
 
 
+def test_slack_checks_are_answered_every_time(app):
+    challenge = json.dumps({"type": "url_verification", "challenge": "c-1"}).encode()
+    for _ in range(2):
+        answer = app.handler(signed_event(challenge, JSON))
+        assert json.loads(lambda_body(answer)) == {"challenge": "c-1"}
+
+
 def test_a_failed_listener_leaves_its_retry_to_be_handled(calls):
     app = SlackApp(SIGNING_SECRET)
     outcomes = iter([RuntimeError("first delivery fails"), None])

@@ -23,6 +23,9 @@ from runtime.slack.signature import InvalidSignature, verify
 log = logging.getLogger("runtime.slack")
 
 Listener = Callable[[dict], object]
+# Kinds that reach no listener and defer nothing: the at-most-once guard does not apply to them,
+# so re-verifying the Request URL with the same challenge still gets the challenge back.
+_NO_WORK = ("url_verification", "ssl_check")
 
 
 class ConfigurationError(RuntimeError):
@@ -82,6 +85,8 @@ class SlackApp:
             slack = parse(request)
         except BadRequest as e:
             return _refuse(400, f"bad Slack request: {e}")
+        if slack.kind in _NO_WORK:  # answered every time: Slack's checks, which start no work
+            return to_lambda(self._dispatch(slack))
         if not self._seen.claim(slack.dedupe_key):
             log.warning(
                 "duplicate request ignored (%s, retry %s)", slack.dedupe_key, slack.retry_num
