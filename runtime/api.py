@@ -70,7 +70,7 @@ FALLBACK_TIMEOUT_MS = 3000
 
 
 def _parse_deadline(value: str | None) -> int:
-    if value is not None and value.isdigit():
+    if value is not None and value.isascii() and value.isdigit():
         return int(value)
     log.warning(
         "Lambda-Runtime-Deadline-Ms is %s; assuming a %d ms deadline",
@@ -85,7 +85,7 @@ class RuntimeAPI:
 
     def __init__(self, address: str) -> None:
         host, sep, port = address.rpartition(":")
-        if not sep or not port.isdigit():
+        if not sep or not (port.isascii() and port.isdigit()):
             raise ValueError(f"AWS_LAMBDA_RUNTIME_API must be host:port, got {address!r}")
         self.address = address
         self.host = host.strip("[]")

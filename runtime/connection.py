@@ -130,7 +130,11 @@ class Connection:
         self._pos = end + 4
         status_line, *lines = head.split("\r\n")
         parts = status_line.split(" ", 2)
-        if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+        if (
+            len(parts) < 2
+            or not parts[0].startswith("HTTP/1.")
+            or not (parts[1].isascii() and parts[1].isdigit())
+        ):
             raise ConnectionFailed(f"malformed status line {status_line[:80]!r}")
         status = int(parts[1])
         headers: dict[str, str] = {}
@@ -146,7 +150,7 @@ class Connection:
             body = self._read_chunked()
         elif "content-length" in headers:
             length = headers["content-length"]
-            if not length.isdigit():
+            if not (length.isascii() and length.isdigit()):  # "¹".isdigit() is True
                 raise ConnectionFailed(f"malformed Content-Length {length[:40]!r}")
             body = self._read_exact(int(length))
         else:  # no framing: the body runs to the end of the connection

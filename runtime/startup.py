@@ -72,7 +72,7 @@ def _init(handler_spec: str):
     from runtime.handler import load_handler
 
     margin = os.environ.get("LAMBDA_RUNTIME_DEFER_MARGIN_MS", str(DEFAULT_MARGIN_MS))
-    if not margin.isdigit():
+    if not (margin.isascii() and margin.isdigit()):
         raise Fault(
             "Runtime.InvalidConfiguration",
             f"LAMBDA_RUNTIME_DEFER_MARGIN_MS must be a whole number of milliseconds, "

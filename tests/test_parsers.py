@@ -123,3 +123,24 @@ def test_result_encoding_gives_bytes_or_marshal_error(value):
 def test_invocation_headers_never_raise(headers):
     invocation = Invocation(headers, b"{}")
     assert isinstance(invocation.deadline_ms, int)
+
+
+def test_setting_a_fresh_trace_id_per_invocation_does_not_grow_memory():
+    """glibc's setenv keeps every value ever set; the runtime must not go through it."""
+    import os
+    import uuid
+
+    from runtime.loop import _set_trace_id
+
+    def rss_kib() -> int:
+        with open("/proc/self/status") as status:
+            return int(next(line for line in status if line.startswith("VmRSS:")).split()[1])
+
+    _set_trace_id("Root=1-warm-up")
+    before = rss_kib()
+    for _ in range(50_000):
+        _set_trace_id(f"Root=1-{uuid.uuid4().hex};Parent={uuid.uuid4().hex[:16]};Sampled=0")
+    assert rss_kib() - before < 1024  # the setenv path grows ~7 MB here
+    assert os.environ["_X_AMZN_TRACE_ID"].startswith("Root=1-")
+    _set_trace_id(None)
+    assert "_X_AMZN_TRACE_ID" not in os.environ
