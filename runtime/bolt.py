@@ -18,9 +18,11 @@ Decisions:
   Bolt response goes back through `runtime.http_event.to_lambda`.
 - A lazy function's exception propagates to the runtime, which logs it with its traceback and
   runs the next callback; Bolt's own runners would swallow it into a one-line error message.
-- A request that carries Bolt's lazy-only marker headers (a re-invocation sent by Bolt's own
-  adapter, still in flight while an app moves to this one) is handled as Bolt handles it: only
-  the named lazy function runs, once, after the same signature check.
+- Bolt reads "run only this lazy function" from two request headers, which the signature does
+  not cover. They are dropped from HTTP requests, so a captured request cannot be replayed in
+  that mode. They are honoured only on an event with a top-level `"method": "NONE"`, which no
+  HTTP front door produces and Bolt's own adapter puts on its re-invocations: one queued before
+  an app switched to this adapter still runs its one function, once, as Bolt would have.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ from runtime import defer
 from runtime.http_event import MalformedEvent, Response, read_request, to_lambda
 
 __all__ = ["DeferredLazyListenerRunner", "SlackRequestHandler"]
+
+# Headers by which Bolt's own adapter tells its re-invocations which lazy function to run.
+_LAZY_MARKERS = frozenset({"x-slack-bolt-lazy-only", "x-slack-bolt-lazy-function-name"})
 
 
 class DeferredLazyListenerRunner(LazyListenerRunner):
@@ -113,7 +118,12 @@ class SlackRequestHandler:
             body = request.body.decode("utf-8")
         except UnicodeDecodeError:
             return to_lambda(Response(400, "the request body is not UTF-8"))
-        headers = {name: request.headers.get_all(name) for name in request.headers}
+        re_invocation = event.get("method") == "NONE"
+        headers = {
+            name: request.headers.get_all(name)
+            for name in request.headers
+            if re_invocation or name not in _LAZY_MARKERS
+        }
         bolt_request = BoltRequest(
             body=body,
             query=request.query,
