@@ -2,15 +2,17 @@
 
 This is the number Slack's 3-second budget sees: from spawning `bootstrap` to the first
 acknowledgement posted, with the app's real dependencies imported from `vendor/`. The layout is
-assembled here as build.sh's zip lays it out (bootstrap, runtime/, handler_example/, vendor/ from
-`pip install --target`); build.sh did not exist yet when this was written. The signed slash-command
-event is the one `devtools.demo` sends, so both tools exercise the same request.
+build.sh's own zip for the benchmark's Python, unpacked as Lambda unpacks it; the variant without
+bytecode is the same tree with its `__pycache__` folders removed. The signed slash-command event
+is the one `devtools.demo` sends, so both tools exercise the same request.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -34,7 +36,7 @@ def cold_starts(
     sys.path.insert(0, str(envs.ROOT))
     from devtools import demo
 
-    layouts = {key: build_layout(work / key, python, bytecode) for key, bytecode in VARIANTS}
+    layouts = build_layouts(work, python)
     samples: dict[str, list[float]] = {key: [] for key in layouts}
     for _ in range(runs):
         for key, root in layouts.items():
@@ -51,33 +53,30 @@ def cold_starts(
     return {key: {report.OURS: report.stats(values)} for key, values in samples.items()}
 
 
-def build_layout(into: Path, python: Path, bytecode: bool) -> Path:
-    """The function zip's tree, unpacked: what Lambda puts in /var/task."""
-    envs.stage_runtime(into, bytecode=False)
-    shutil.rmtree(into / "task")
-    shutil.copytree(
-        APP.parent, into / "handler_example", ignore=shutil.ignore_patterns("__pycache__")
+def build_layouts(work: Path, python: Path) -> dict[str, Path]:
+    """The function zip's tree, unpacked, with and without bytecode: what Lambda puts in
+    /var/task."""
+    from devtools import build
+
+    version = subprocess.run(
+        [str(python), "-c", "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    dist = work / "dist"
+    subprocess.run(
+        [str(envs.ROOT / "build.sh"), "--python-version", version, "--compile-with", str(python)]
+        + ["--out", str(dist)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "PYTHON": sys.executable},
     )
-    shutil.copytree(vendor(python), into / "vendor")
-    if bytecode:
-        envs.precompile(into)
-    return into
-
-
-def vendor(python: Path) -> Path:
-    """requirements.txt installed once into `.cache/bench-vendor`, without bytecode."""
-    target = envs.CACHE / "bench-vendor"
-    wanted = (envs.ROOT / "requirements.txt").read_text()
-    stamp = target / ".requirements"
-    if not (stamp.exists() and stamp.read_text() == wanted):
-        shutil.rmtree(target, ignore_errors=True)
-        envs.pip(
-            python,
-            "--no-compile",
-            "--target",
-            str(target),
-            "-r",
-            str(envs.ROOT / "requirements.txt"),
-        )
-        stamp.write_text(wanted)
-    return target
+    layouts = {}
+    for key, bytecode in VARIANTS:
+        root = build.unpack(dist / "function.zip", work / key)
+        if not bytecode:
+            for cache in sorted(root.rglob("__pycache__")):
+                shutil.rmtree(cache)
+        layouts[key] = root
+    return layouts

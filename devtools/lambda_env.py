@@ -12,9 +12,10 @@ import time
 from pathlib import Path
 
 
-def lambda_env(task_root: str | Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """`extra` wins over every default. Python: the caller's LAMBDA_RUNTIME_PYTHON, else this
-    interpreter, so a local run uses the venv that holds the dependencies."""
+def lambda_env(task_root: str | Path, extra: dict[str, str | None] | None = None) -> dict[str, str]:
+    """`extra` wins over every default; a None in it removes the variable. Python: the caller's
+    LAMBDA_RUNTIME_PYTHON, else this interpreter, so a local run uses the venv that holds the
+    dependencies."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -32,5 +33,9 @@ def lambda_env(task_root: str | Path, extra: dict[str, str] | None = None) -> di
         AWS_LAMBDA_LOG_STREAM_NAME=f"{time.strftime('%Y/%m/%d')}/[$LATEST]local",
         AWS_LAMBDA_INITIALIZATION_TYPE="on-demand",
     )
-    env.update(extra or {})
+    for name, value in (extra or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     return env

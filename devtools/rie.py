@@ -115,15 +115,17 @@ class RIE:
         self,
         handler: str,
         task_root: str | Path,
-        env: dict[str, str] | None = None,
+        env: dict[str, str | None] | None = None,
         bootstrap: str | Path = ROOT / "bootstrap",
         port: int = 0,
         runtime_api_port: int = 0,
         function_timeout_s: int | None = None,
         log_level: str = "debug",
         echo: TextIO | None = None,
+        wrapper: tuple[str, ...] = (),
     ) -> None:
-        """`echo`, when set, also gets RIE's and the runtime's output line by line."""
+        """`echo`, when set, also gets RIE's and the runtime's output line by line; `wrapper` is
+        a command RIE runs under (its arguments follow), e.g. one entering a mount namespace."""
         binary = ensure_rie()
         task_root = Path(task_root).resolve()
         self.port = port or _free_port()
@@ -137,6 +139,7 @@ class RIE:
         self._echo = echo
         self._proc = subprocess.Popen(
             [
+                *wrapper,
                 str(binary),
                 "--runtime-api-address",
                 f"127.0.0.1:{self.runtime_api_port}",

@@ -1,0 +1,369 @@
+"""build.sh: the zip's layout, modes and reproducibility, its errors, and the zip run on its own.
+
+No python-build-standalone archive can be downloaded here (GitHub is out of reach), so the
+interpreter archive is made from this machine's own CPython in the same `install_only` shape
+(`python/bin/python3 -> python3.X`, `python/lib/python3.X/`). It is an honest stand-in for what
+matters here: build.sh checks, unpacks and lays it out as it would the real one, and the
+function then runs with nothing importable but that standard library and the zip's own files.
+Its one tie to the machine is the libpython shared library its executable links to, which, like
+libc, is loaded by the dynamic linker and not imported. The target Python is 3.12 (the deployed
+one) when this machine has a 3.12, else the running interpreter's version.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import io
+import json
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import tarfile
+import uuid
+import zipfile
+from pathlib import Path
+
+import pytest
+from slack_support import lambda_body
+
+from devtools import rie
+from devtools.build import unpack
+from devtools.demo import SIGNING_SECRET, slash_command_event
+from devtools.loopback import LoopbackServer
+
+ROOT = Path(__file__).resolve().parent.parent
+HANDLER = "handler_example/app.handler"
+# Standard-library folders a Slack function never imports; leaving them out keeps the stand-in
+# archive (and this test) small.
+UNUSED_STDLIB = {"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "pydoc_data"}
+
+
+def _python_of_version(version: str) -> str | None:
+    candidates = [shutil.which(f"python{version}") or ""]
+    candidates += sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}*/bin/python3")))
+    for candidate in filter(None, candidates):
+        done = subprocess.run(
+            [candidate, "-c", "import sys; print(sys.executable, '%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode == 0 and done.stdout.split()[1] == version:
+            return os.path.realpath(done.stdout.split()[0])
+    return None
+
+
+@pytest.fixture(scope="module")
+def target() -> tuple[str, str]:
+    """(version, interpreter): the deployed 3.12 where this machine has one."""
+    python = _python_of_version("3.12")
+    if python:
+        return "3.12", python
+    return f"{sys.version_info[0]}.{sys.version_info[1]}", os.path.realpath(sys.executable)
+
+
+def _stand_in_archive(python: str, version: str, dest: Path) -> Path:
+    """An install_only-shaped .tar.gz of `python`: executable, symlink, standard library."""
+    prefix = Path(
+        subprocess.run(
+            [python, "-c", "import sys; print(sys.base_prefix)"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    stdlib = prefix / "lib" / f"python{version}"
+
+    def keep(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+        parts = Path(info.name).parts
+        if len(parts) > 3 and (parts[3] in UNUSED_STDLIB or parts[3].startswith("config-")):
+            return None
+        if "__pycache__" in parts or "site-packages" in parts:
+            return None
+        return info
+
+    with tarfile.open(dest, "w:gz", compresslevel=1) as tar:
+        tar.add(python, arcname=f"python/bin/python{version}")
+        link = tarfile.TarInfo("python/bin/python3")
+        link.type, link.linkname = tarfile.SYMTYPE, f"python{version}"
+        tar.addfile(link)
+        tar.add(stdlib, arcname=f"python/lib/python{version}", filter=keep)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory, target) -> tuple[Path, str]:
+    version, python = target
+    path = _stand_in_archive(python, version, tmp_path_factory.mktemp("archive") / "cpython.tar.gz")
+    return path, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def build(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(ROOT / "build.sh"), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHON": sys.executable, **(env or {})},
+        cwd=ROOT,
+    )
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, target, archive) -> tuple[Path, str]:
+    """One complete build for the target: (output folder, what build.sh printed)."""
+    out = tmp_path_factory.mktemp("dist")
+    path, sha256 = archive
+    done = build(
+        "--python-version", target[0], "--python-archive", str(path), "--python-sha256", sha256,
+        "--out", str(out),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return out, done.stdout
+
+
+def entries(path: Path) -> dict[str, zipfile.ZipInfo]:
+    with zipfile.ZipFile(path) as archive:
+        return {info.filename: info for info in archive.infolist()}
+
+
+def mode(info: zipfile.ZipInfo) -> int:
+    return info.external_attr >> 16
+
+
+def test_function_zip_layout_and_modes(built, target):
+    out, printed = built
+    found = entries(out / "function.zip")
+    for name in [
+        "bootstrap",
+        "runtime/__init__.py",
+        "runtime/loop.py",
+        "handler_example/app.py",
+        "vendor/requests/__init__.py",
+        "vendor/slack_sdk/webhook/client.py",
+        "vendor/charset_normalizer/__init__.py",
+    ]:
+        assert name in found, name
+    assert not [n for n in found if n.startswith(("vendor/bin/", "tests/", ".", "dist/"))]
+    assert not [n for n in found if "/." in n]
+    assert mode(found["bootstrap"]) == stat.S_IFREG | 0o755
+    for name, info in found.items():
+        assert info.date_time == (1980, 1, 1, 0, 0, 0), name
+        if name.endswith("/"):
+            assert mode(info) == stat.S_IFDIR | 0o755, name
+        elif name != "bootstrap":
+            assert mode(info) == stat.S_IFREG | 0o644, name
+    assert f"sha256 {hashlib.sha256((out / 'function.zip').read_bytes()).hexdigest()}" in printed
+
+
+def test_bytecode_is_precompiled_for_the_target_with_unchecked_hashes(built, target):
+    out, printed = built
+    tag = "cpython-" + target[0].replace(".", "")
+    with zipfile.ZipFile(out / "function.zip") as archive:
+        pyc = archive.read(f"runtime/__pycache__/loop.{tag}.pyc")
+        names = archive.namelist()
+    # PEP 552: flags 0b01 = hash-based, source not checked (/var/task is read-only)
+    assert int.from_bytes(pyc[4:8], "little") == 0b01
+    assert f"vendor/slack_sdk/__pycache__/__init__.{tag}.pyc" in names
+    assert f"handler_example/__pycache__/app.{tag}.pyc" in names
+    assert "bytecode precompiled with" in printed
+
+
+def test_layer_unpacks_to_opt_python(built, target, archive):
+    out, _ = built
+    found = entries(out / "python-layer.zip")
+    version = target[0]
+    assert mode(found["python/bin/python3"]) == stat.S_IFLNK | 0o777
+    with zipfile.ZipFile(out / "python-layer.zip") as layer:
+        assert layer.read("python/bin/python3") == f"python{version}".encode()
+    assert mode(found[f"python/bin/python{version}"]) == stat.S_IFREG | 0o755
+    assert f"python/lib/python{version}/os.py" in found
+    tag = "cpython-" + version.replace(".", "")
+    assert f"python/lib/python{version}/__pycache__/json.{tag}.pyc" not in found  # a package
+    assert f"python/lib/python{version}/json/__pycache__/__init__.{tag}.pyc" in found
+
+
+def test_two_builds_of_the_same_tree_are_identical(built, target, archive, tmp_path):
+    out, _ = built
+    path, sha256 = archive
+    again = build(
+        "--python-version", target[0], "--python-archive", str(path), "--python-sha256", sha256,
+        "--out", str(tmp_path),
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    for name in ("function.zip", "python-layer.zip"):
+        assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
+
+
+def test_the_zip_runs_on_its_own_under_the_real_rie(built, tmp_path):
+    """The function and layer unpacked where Lambda puts them, /var/task and /opt (a private
+    mount namespace binds the layer on /opt for this process tree only), under the real RIE. The
+    environment has no LAMBDA_RUNTIME_PYTHON and an empty PATH, so `bootstrap` can only start
+    /opt/python/bin/python3, and no HOME with a user site: what runs is the zip and the layer."""
+    out, _ = built
+    task = unpack(out / "function.zip", tmp_path / "task")
+    opt = unpack(out / "python-layer.zip", tmp_path / "opt")
+    assert os.access(task / "bootstrap", os.X_OK)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    clean = {"PATH": str(empty), "HOME": str(empty), "PYTHONPATH": None}
+
+    # Control: the layer's Python alone cannot import what the zip vendors.
+    alone = subprocess.run(
+        [str(opt / "python/bin/python3"), "-c", "import requests"],
+        capture_output=True,
+        text=True,
+        env={"PATH": str(empty), "HOME": str(empty)},
+    )
+    assert "No module named 'requests'" in alone.stderr
+
+    # absolute paths: the wrapper runs with the empty PATH too
+    unshare, sh, mount = (shutil.which(tool) or tool for tool in ("unshare", "sh", "mount"))
+    bind = f'{mount} --bind "$0" /opt && exec "$@"'
+    wrapper = (unshare, "--mount", "--propagation", "private", sh, "-c", bind, str(opt))
+    with LoopbackServer() as slack:
+        env = clean | {
+            "LAMBDA_RUNTIME_PYTHON": None,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "STATUS_URL": f"{slack.url}/status",
+        }
+        with rie.RIE(
+            HANDLER, task, env=env, bootstrap=task / "bootstrap", wrapper=wrapper
+        ) as function:
+            response_path = f"/commands/{uuid.uuid4().hex}"
+            result = function.invoke(slash_command_event("from-zip", slack.url + response_path))
+            assert result.status == 200 and not result.function_error, function.output
+            assert json.loads(lambda_body(result.json())) == {"text": "Accepted! (task: from-zip)"}
+            completed = slack.wait_for(response_path, timeout=5)
+        assert completed.json()["text"] == "Completed! (task: from-zip)"
+
+
+def test_a_handler_folder_of_the_users_own(tmp_path):
+    app = tmp_path / "my_app"
+    (app / "tests").mkdir(parents=True)
+    (app / "main.py").write_text("def handler(event, context):\n    return 1\n")
+    (app / ".env").write_text("SECRET=1\n")
+    done = build("--handler-dir", str(app), "--out", str(tmp_path / "dist"))
+    assert done.returncode == 0, done.stderr
+    names = set(entries(tmp_path / "dist" / "function.zip"))
+    assert "my_app/main.py" in names and "my_app/tests/" in names
+    assert "my_app/.env" not in names
+    assert not [n for n in names if n.startswith("handler_example/")]
+    assert "no --python-archive given" in done.stdout
+    assert "no Python 3.12 here" in done.stdout or "bytecode precompiled" in done.stdout
+
+
+def _refused(done: subprocess.CompletedProcess[str], out: Path, *phrases: str) -> None:
+    assert done.returncode == 1, done.stdout
+    assert done.stderr.startswith("build.sh: error: "), done.stderr
+    for phrase in phrases:
+        assert phrase in done.stderr
+    assert not (out / "function.zip").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "phrases"),
+    [
+        (["--arch", "i386"], ["unknown architecture 'i386'", "x86_64 or arm64"]),
+        (["--python-version", "3.9"], ["unsupported Python version '3.9'", "3.12"]),
+        (["--handler-dir", "/nonexistent/app"], ["/nonexistent/app does not exist"]),
+        (["--handler-dir", "runtime"], ["that name is the runtime's own"]),
+        (["--python-archive", "x.tar.gz"], ["go together"]),
+        (["--requirements", "nope.txt"], ["requirements file nope.txt does not exist"]),
+        (["--compile-with", "/bin/false"], ["is not a working Python 3.12"]),
+    ],
+)
+def test_bad_options_are_refused_clearly(args, phrases, tmp_path):
+    _refused(build(*args, "--out", str(tmp_path)), tmp_path, *phrases)
+
+
+def test_an_archive_with_the_wrong_checksum_is_refused(archive, tmp_path, target):
+    path, sha256 = archive
+    wrong = "0" * 64
+    done = build(
+        "--python-version", target[0], "--python-archive", str(path), "--python-sha256", wrong,
+        "--out", str(tmp_path),
+    )  # fmt: skip
+    _refused(done, tmp_path, f"has sha256 {sha256}, not the expected {wrong}")
+
+
+def _tar(dest: Path, files: dict[str, bytes]) -> tuple[str, str]:
+    with tarfile.open(dest, "w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o755
+            tar.addfile(info, io.BytesIO(data))
+    return str(dest), hashlib.sha256(dest.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("files", "phrase"),
+    [
+        ({"bin/python3": b"x"}, "is not an install_only archive"),
+        (
+            {"python/bin/python3": b"x", "python/lib/python3.11/os.py": b""},
+            "holds Python 3.11, not the target Python 3.12",
+        ),
+        (
+            # an aarch64 ELF header (e_machine 183) where an x86_64 one is wanted
+            {
+                "python/bin/python3": b"\x7fELF\x02\x01\x01" + bytes(11) + b"\xb7\x00",
+                "python/lib/python3.12/os.py": b"",
+            },
+            "is not an x86_64 Linux executable",
+        ),
+    ],
+)
+def test_an_archive_that_is_not_the_targets_interpreter_is_refused(files, phrase, tmp_path):
+    path, sha256 = _tar(tmp_path / "python.tar.gz", files)
+    done = build("--python-archive", path, "--python-sha256", sha256, "--out", str(tmp_path))
+    _refused(done, tmp_path, phrase)
+
+
+def test_no_network_for_pip_is_said_plainly(tmp_path):
+    with socket.socket() as closed:  # a port that refuses: bound, never listening
+        closed.bind(("127.0.0.1", 0))
+        index = f"http://127.0.0.1:{closed.getsockname()[1]}/simple"
+        offline = {
+            "PIP_CONFIG_FILE": os.devnull,
+            "PIP_INDEX_URL": index,
+            "PIP_EXTRA_INDEX_URL": "",
+            "PIP_FIND_LINKS": "",
+            "PIP_RETRIES": "0",
+            "PIP_TIMEOUT": "2",
+        }
+        done = build("--out", str(tmp_path), env=offline)
+    _refused(done, tmp_path, "pip could not install the dependencies", "reachable")
+
+
+def test_a_handler_that_does_not_compile_fails_the_build(tmp_path, target):
+    app = tmp_path / "broken_app"
+    app.mkdir()
+    (app / "main.py").write_text("def handler(event, context)\n    return 1\n")
+    done = build(
+        "--python-version", target[0], "--compile-with", target[1], "--handler-dir", str(app),
+        "--out", str(tmp_path),
+    )  # fmt: skip
+    _refused(done, tmp_path, "the handler code does not compile", "main.py")
+
+
+def test_over_lambdas_unzipped_limit(tmp_path):
+    app = tmp_path / "big_app"
+    app.mkdir()
+    (app / "main.py").write_text("")
+    with (app / "model.bin").open("wb") as f:
+        f.truncate(251 * 1024 * 1024)  # sparse: no disk, no time
+    done = build("--handler-dir", str(app), "--out", str(tmp_path))
+    _refused(done, tmp_path, "unzipped: over Lambda's 250.0 MB limit")
+
+
+def test_over_the_zipped_limit_for_direct_upload(tmp_path):
+    app = tmp_path / "noisy_app"
+    app.mkdir()
+    (app / "main.py").write_text("")
+    (app / "noise.bin").write_bytes(os.urandom(51 * 1024 * 1024))  # does not compress
+    done = build("--handler-dir", str(app), "--out", str(tmp_path))
+    _refused(done, tmp_path, "zipped: over Lambda's 50.0 MB limit for a direct upload")
+    assert not list(tmp_path.glob("*.part"))
