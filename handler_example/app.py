@@ -5,12 +5,12 @@
 - the button ("Mark as reviewed") updates that message;
 - mentioning the app (`app_mention`) gets a reply in the thread.
 
-Replace `run_task` with your own work. Environment: SLACK_SIGNING_SECRET (required),
-SLACK_BOT_TOKEN (for the mention reply), STATUS_URL (optional, what `run_task` asks).
+Replace `run_task` (handler_example/work.py) with your own work. Environment:
+SLACK_SIGNING_SECRET (required), SLACK_BOT_TOKEN (for the mention reply), STATUS_URL (optional,
+what `run_task` asks).
 """
 
-import os
-
+from handler_example.work import run_task
 from runtime import defer
 from runtime.slack import SlackApp, respond, web_client
 
@@ -52,18 +52,6 @@ def finish_task(task: str, response_url: str) -> None:
             },
         ],
     )
-
-
-def run_task(task: str) -> str:
-    """The long work; swap in your own. This one asks a status service about the task."""
-    url = os.environ.get("STATUS_URL")
-    if not url:
-        return "No STATUS_URL configured: nothing to look up."
-    import requests  # imported here, so the acknowledgement never waits for it
-
-    answer = requests.get(url, params={"task": task}, timeout=20)
-    answer.raise_for_status()
-    return f"The status service says: {answer.text[:200]}"
 
 
 @app.action("mark_reviewed")

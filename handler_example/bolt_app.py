@@ -16,6 +16,7 @@ import os
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from handler_example.work import run_task
 from runtime.bolt import SlackRequestHandler  # was: from slack_bolt.adapter.aws_lambda import ...
 
 app = App(
@@ -42,7 +43,7 @@ def run_long_process(respond, body: dict) -> None:
     if not task:
         return
     try:
-        outcome = look_up_status(task)
+        outcome = run_task(task)
     except Exception as e:
         respond(f"Failed! (task: {task}): {type(e).__name__}")
         raise  # logged with its traceback by the runtime; `announce` still runs
@@ -57,18 +58,6 @@ def announce(say, body: dict, logger) -> None:
 
 
 app.command("/start-process")(ack=acknowledge, lazy=[run_long_process, announce])
-
-
-def look_up_status(task: str) -> str:
-    """The long work; swap in your own. This one asks a status service about the task."""
-    url = os.environ.get("STATUS_URL")
-    if not url:
-        return "No STATUS_URL configured: nothing to look up."
-    import requests  # imported here, so the acknowledgement never waits for it
-
-    answer = requests.get(url, params={"task": task}, timeout=20)
-    answer.raise_for_status()
-    return f"The status service says: {answer.text[:200]}"
 
 
 def handler(event: dict, context: object) -> dict:
