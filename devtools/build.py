@@ -9,9 +9,9 @@ provided.al2023 has no Python, so a deployment is two parts:
   `install_only_stripped` archive, so `bootstrap` finds /opt/python/bin/python3.
 
 The interpreter is a layer rather than part of the function zip because it changes far less
-often than the code: redeploying a handler then uploads about 2 MB instead of about 20, one layer
-serves every function of the same Python, and the function zip stays small enough to read in
-the console.
+often than the code: redeploying a handler then uploads the 2 MB function zip, not the tens of
+MB of the interpreter with it; one layer serves every function of the same Python; and the
+function zip stays small enough to read in the console.
 
 Both zips are reproducible (sorted entries, fixed timestamps, modes 755 for directories and
 executables and 644 for everything else, symlinks of the archive kept as symlinks), so the same

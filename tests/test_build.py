@@ -111,15 +111,21 @@ def build(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
     )
 
 
+def build_complete(
+    target: tuple[str, str], archive: Path, sha256: str, out: Path
+) -> subprocess.CompletedProcess[str]:
+    """The function zip and the layer, for the target's Python."""
+    return build(
+        "--python-version", target[0], "--python-archive", str(archive), "--python-sha256", sha256,
+        "--out", str(out),
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, target, archive) -> tuple[Path, str]:
     """One complete build for the target: (output folder, what build.sh printed)."""
     out = tmp_path_factory.mktemp("dist")
-    path, sha256 = archive
-    done = build(
-        "--python-version", target[0], "--python-archive", str(path), "--python-sha256", sha256,
-        "--out", str(out),
-    )  # fmt: skip
+    done = build_complete(target, *archive, out)
     assert done.returncode == 0, done.stderr
     return out, done.stdout
 
@@ -187,11 +193,7 @@ def test_layer_unpacks_to_opt_python(built, target, archive):
 
 def test_two_builds_of_the_same_tree_are_identical(built, target, archive, tmp_path):
     out, _ = built
-    path, sha256 = archive
-    again = build(
-        "--python-version", target[0], "--python-archive", str(path), "--python-sha256", sha256,
-        "--out", str(tmp_path),
-    )  # fmt: skip
+    again = build_complete(target, *archive, tmp_path)
     assert again.returncode == 0, again.stderr
     for name in ("function.zip", "python-layer.zip"):
         assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
@@ -282,10 +284,7 @@ def test_bad_options_are_refused_clearly(args, phrases, tmp_path):
 def test_an_archive_with_the_wrong_checksum_is_refused(archive, tmp_path, target):
     path, sha256 = archive
     wrong = "0" * 64
-    done = build(
-        "--python-version", target[0], "--python-archive", str(path), "--python-sha256", wrong,
-        "--out", str(tmp_path),
-    )  # fmt: skip
+    done = build_complete(target, path, wrong, tmp_path)
     _refused(done, tmp_path, f"has sha256 {sha256}, not the expected {wrong}")
 
 
@@ -367,3 +366,10 @@ def test_over_the_zipped_limit_for_direct_upload(tmp_path):
     done = build("--handler-dir", str(app), "--out", str(tmp_path))
     _refused(done, tmp_path, "zipped: over Lambda's 50.0 MB limit for a direct upload")
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_dependencies_without_hashes_are_refused(tmp_path):
+    extra = tmp_path / "requirements-extra.txt"
+    extra.write_text("six==1.16.0\n")
+    done = build("--requirements", str(extra), "--out", str(tmp_path))
+    _refused(done, tmp_path, "pip could not install", "Hashes are required", "--hash")
