@@ -1,0 +1,66 @@
+# The Slack example as a Lambda container image: Python 3.12 on Amazon Linux 2023, this runtime's
+# `bootstrap` as the image's runtime, the base image's own entrypoint and RIE kept.
+#
+# Build (the build context is the repository root):
+#   docker build --platform linux/amd64 -t slack-ack .                        # x86_64
+#   docker build --platform linux/arm64 --build-arg BASE_TAG=al2023-arm64 -t slack-ack .  # arm64
+# Give --platform always: without it a build on an arm64 machine (Apple silicon) makes an arm64
+# image, which an x86_64 function cannot run. `al2023-arm64` pins the arm64 base whatever
+# --platform says. The function's architecture must match the image's.
+#
+# Run locally (no AWS account: the base image's entrypoint starts its RIE when
+# AWS_LAMBDA_RUNTIME_API is unset):
+#   docker run --rm -p 9000:8080 -e SLACK_SIGNING_SECRET=... slack-ack
+#   curl -s http://localhost:9000/2015-03-31/functions/function/invocations -d @event.json
+# (an unsigned or stale request gets the expected 401; `./dev demo` shows a signed one.)
+#
+# Your own handler: put your code in a folder beside this file (say `my_app/app.py` with
+# `def handler(event, context)`), then change two lines below: the `COPY handler_example/ ...`
+# line in the builder stage (source and destination folder) and `CMD ["my_app/app.handler"]`.
+# That is deliberately an edit, not a build argument: CMD's exec form cannot expand a build
+# argument, so `--build-arg HANDLER_DIR=my_app` would still leave CMD naming handler_example
+# (an image that fails its init on the first request). Without a rebuild, the handler can also
+# be chosen at run time: `docker run ... slack-ack my_app/app.handler`, or `ImageConfig.Command`
+# on the function. Add your own dependencies to requirements.in, then `./dev lock`.
+
+# al2023 (x86_64) or al2023-arm64. For a fully fixed build pin a digest as well:
+# --build-arg BASE_TAG=al2023@sha256:<digest of the tag you tested>.
+ARG BASE_TAG=al2023
+
+# Builder: pip, the hash-checked dependencies and the bytecode. Nothing of it but the files
+# under /build/var reaches the image.
+FROM public.ecr.aws/lambda/provided:${BASE_TAG} AS builder
+# The AL2023 base image locks its package repository to its own release, so the versions dnf
+# installs are fixed by the base tag (pin the tag by digest for a fully fixed build).
+# hadolint ignore=DL3041
+RUN dnf install -y python3.12 python3.12-pip && dnf clean all && rm -rf /var/cache/dnf
+WORKDIR /build
+COPY requirements.txt ./
+# requirements.txt is a lock with the sha256 of every file: pip refuses anything else. Binary
+# wheels only, so nothing is compiled here. --no-compile: compileall below writes the bytecode.
+RUN python3.12 -m pip install --no-cache-dir --no-compile --require-hashes \
+        --only-binary=:all: --target var/runtime/vendor -r requirements.txt
+COPY bootstrap var/runtime/bootstrap
+COPY runtime/ var/runtime/runtime/
+COPY handler_example/ var/task/handler_example/
+# /var/task and /var/runtime are read-only on Lambda, so bytecode written at run time would be
+# lost on every cold start: write it now, by the interpreter the image runs. unchecked-hash:
+# valid whatever the files' timestamps become. -p /: tracebacks show the paths in the image.
+# chmod: a checkout without the executable bit (a zip download, core.fileMode=false) still
+# gives Lambda an executable bootstrap.
+RUN chmod 755 var/runtime/bootstrap \
+    && python3.12 -m compileall -q --invalidation-mode unchecked-hash -p / var
+
+FROM public.ecr.aws/lambda/provided:${BASE_TAG}
+# Only the interpreter: no pip, no dnf cache. It installs beside the system Python 3.9
+# (/usr/bin/python3, which dnf itself needs: never repoint it).
+# hadolint ignore=DL3041
+RUN dnf install -y python3.12 && dnf clean all && rm -rf /var/cache/dnf
+# bootstrap runs this interpreter (its first choice), with /var/runtime and /var/runtime/vendor
+# on PYTHONPATH.
+ENV LAMBDA_RUNTIME_PYTHON=/usr/bin/python3.12
+COPY --from=builder /build/var/runtime/ /var/runtime/
+COPY --from=builder /build/var/task/ /var/task/
+# Exactly one argument, the handler: the base image's /lambda-entrypoint.sh exports it as _HANDLER
+# and starts /var/runtime/bootstrap (under its RIE when run outside Lambda). No ENTRYPOINT here.
+CMD ["handler_example/app.handler"]
