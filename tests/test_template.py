@@ -1,0 +1,225 @@
+"""The SAM templates: template.yaml (provided.al2023 zip + Python layer) and template-image.yaml
+(the Dockerfile's image), linted offline by cfn-lint and checked against the rest of the repo:
+the zips build.sh writes, the Dockerfile's handler, the environment the example reads. cfn-lint
+is shown to bite on a broken copy. Deploying needs AWS and is not tried here.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from dockerfile_check import handler_of, parse
+
+ROOT = Path(__file__).resolve().parent.parent
+ZIP, IMAGE = ROOT / "template.yaml", ROOT / "template-image.yaml"
+CFN_LINT = Path(sys.executable).parent / "cfn-lint"
+# What only one way has: the zip's code, runtime and layer; the image's package type.
+ZIP_ONLY = {"Runtime", "Handler", "CodeUri", "Layers"}
+IMAGE_ONLY = {"PackageType"}
+# Read by the code behind the handler but not for a deployment to set: a stand-in Slack API for
+# the tests and the demo.
+NOT_DEPLOYED = {"SLACK_API_URL"}
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short tags: `!Ref X` -> {"Ref": X}, `!GetAtt A.B` ->
+    {"Fn::GetAtt": ["A", "B"]}, `!Sub s` -> {"Fn::Sub": s}."""
+
+
+def _tag(loader: yaml.Loader, suffix: str, node: yaml.Node) -> dict:
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _tag)
+
+
+def load(path: Path) -> dict:
+    return yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 (a SafeLoader)
+
+
+def function(template: dict) -> dict:
+    (fn,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
+    return fn
+
+
+def cfn_lint(*paths: Path) -> subprocess.CompletedProcess[str]:
+    assert CFN_LINT.exists(), f"no {CFN_LINT}: ./dev installs cfn-lint from requirements-dev.txt"
+    # cfn-lint reads a .cfnlintrc from the folder and from HOME: neither may change the verdict.
+    env = {"PATH": os.environ["PATH"], "HOME": str(paths[0].parent)}
+    return subprocess.run(
+        [CFN_LINT, "--", *paths], capture_output=True, text=True, cwd=ROOT.parent, env=env
+    )
+
+
+def test_cfn_lint_has_nothing_to_say():
+    version = subprocess.run([CFN_LINT, "--version"], capture_output=True, text=True).stdout
+    pin = re.search(r"^cfn-lint==(\S+)", (ROOT / "requirements-dev.txt").read_text(), re.M)[1]
+    assert version.split() == ["cfn-lint", pin]
+    linted = cfn_lint(ZIP, IMAGE)
+    assert (linted.returncode, linted.stdout + linted.stderr) == (0, "")
+
+
+def test_cfn_lint_bites_on_a_broken_copy(tmp_path):
+    """A misspelt property and an impossible timeout, one in each template."""
+    broken_zip, broken_image = tmp_path / "zip.yaml", tmp_path / "image.yaml"
+    text = ZIP.read_text()
+    assert "        AuthType: NONE\n" in text
+    broken_zip.write_text(text.replace("        AuthType: NONE\n", "        AuthTyp: NONE\n"))
+    text = IMAGE.read_text()
+    assert "      Timeout: 60\n" in text
+    broken_image.write_text(text.replace("      Timeout: 60\n", "      Timeout: 9000\n"))
+    linted = cfn_lint(broken_zip, broken_image)
+    assert linted.returncode != 0
+    said = linted.stdout
+    assert "AuthTyp" in said and str(broken_zip) in said, said
+    assert "9000" in said and str(broken_image) in said, said
+
+
+def test_the_zip_way_deploys_what_build_sh_writes():
+    template = load(ZIP)
+    props = function(template)["Properties"]
+    (layer,) = [
+        r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::LayerVersion"
+    ]
+    assert props["CodeUri"] == "dist/function.zip"
+    assert layer["Properties"]["ContentUri"] == "dist/python-layer.zip"
+    # build.sh's defaults name the same files (devtools/build.py does its work).
+    build = (ROOT / "devtools" / "build.py").read_text()
+    assert '"function.zip"' in build and '"python-layer.zip"' in build
+    assert re.search(r'"--out", default=str\(ROOT / "dist"\)', build)
+    assert props["Runtime"] == "provided.al2023"
+    assert props["Layers"] == [
+        {"Ref": name} for name, r in template["Resources"].items() if r is layer
+    ]
+    assert layer["Properties"]["CompatibleArchitectures"] == props["Architectures"]
+
+
+def test_the_handler_is_the_dockerfiles_cmd():
+    props = function(load(ZIP))["Properties"]
+    assert [props["Handler"]] == handler_of(parse((ROOT / "Dockerfile").read_text()))
+
+
+def test_the_image_way_builds_the_dockerfile():
+    fn = function(load(IMAGE))
+    assert fn["Properties"]["PackageType"] == "Image"
+    metadata = fn["Metadata"]
+    context = ROOT / metadata["DockerContext"]
+    assert context.resolve() == ROOT
+    assert (context / metadata["Dockerfile"]).is_file()
+    assert metadata["DockerTag"]
+
+
+@pytest.mark.parametrize("path", [ZIP, IMAGE], ids=["zip", "image"])
+def test_a_public_function_url_for_slack(path):
+    template = load(path)
+    name = next(k for k, r in template["Resources"].items() if r is function(template))
+    assert function(template)["Properties"]["FunctionUrlConfig"] == {"AuthType": "NONE"}
+    assert template["Outputs"]["SlackRequestUrl"]["Value"] == {
+        "Fn::GetAtt": [f"{name}Url", "FunctionUrl"]
+    }
+
+
+def _modules(name: str) -> list[Path]:
+    """The repository's files for a dotted module name: the module and its packages' inits."""
+    parts, found = name.split("."), []
+    for n in range(1, len(parts) + 1):
+        base = ROOT.joinpath(*parts[:n])
+        found += [p for p in (base.with_suffix(".py"), base / "__init__.py") if p.is_file()]
+    return found
+
+
+def environment_read_by_the_example() -> set[str]:
+    """Every variable read (os.environ.get("X"), os.getenv("X"), os.environ["X"]) by the
+    handler's module and everything of the repository it imports, at any depth."""
+    handler = function(load(ZIP))["Properties"]["Handler"]
+    todo, seen, names = [ROOT / (handler.rpartition(".")[0] + ".py")], set(), set()
+    while todo:
+        source = todo.pop()
+        if source in seen:
+            continue
+        seen.add(source)
+        package = ".".join(source.relative_to(ROOT).parent.parts)
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                todo += [m for alias in node.names for m in _modules(alias.name)]
+            elif isinstance(node, ast.ImportFrom):
+                base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+                module = ".".join(filter(None, [base, node.module or ""]))
+                todo += _modules(module)
+                todo += [m for alias in node.names for m in _modules(f"{module}.{alias.name}")]
+            elif isinstance(node, ast.Call) and node.args:
+                if ast.unparse(node.func) in ("os.environ.get", "os.getenv"):
+                    names.add(ast.literal_eval(node.args[0]))
+            elif isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ":
+                names.add(ast.literal_eval(node.slice))
+    return names
+
+
+@pytest.mark.parametrize("path", [ZIP, IMAGE], ids=["zip", "image"])
+def test_the_environment_is_what_the_example_reads(path):
+    template = load(path)
+    variables = function(template)["Properties"]["Environment"]["Variables"]
+    read = environment_read_by_the_example()
+    assert {"SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", *NOT_DEPLOYED} <= read
+    assert set(variables) == read - NOT_DEPLOYED
+    parameters = template["Parameters"]
+    for name, value in variables.items():
+        assert set(value) == {"Ref"} and value["Ref"] in parameters, name
+    for secret in ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"):
+        assert parameters[variables[secret]["Ref"]].get("NoEcho") is True, secret
+
+
+def test_both_ways_deploy_the_same_function():
+    """Parameters, settings and outputs may differ only where the way differs."""
+    zip_template, image_template = load(ZIP), load(IMAGE)
+    zip_props = function(zip_template)["Properties"]
+    image_props = function(image_template)["Properties"]
+    assert set(zip_props) - set(image_props) == ZIP_ONLY
+    assert set(image_props) - set(zip_props) == IMAGE_ONLY
+    for key in set(zip_props) & set(image_props):
+        assert zip_props[key] == image_props[key], key
+    for key in ("Outputs", "Transform", "AWSTemplateFormatVersion"):
+        assert zip_template[key] == image_template[key], key
+
+    def without_descriptions(parameters: dict) -> dict:
+        return {
+            k: {f: v for f, v in p.items() if f != "Description"} for k, p in parameters.items()
+        }
+
+    assert without_descriptions(zip_template["Parameters"]) == without_descriptions(
+        image_template["Parameters"]
+    )
+
+
+def _refs(node: object) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["Ref"]] if set(node) == {"Ref"} else []
+        return own + [r for value in node.values() for r in _refs(value)]
+    if isinstance(node, list):
+        return [r for value in node for r in _refs(value)]
+    return []
+
+
+@pytest.mark.parametrize("path", [ZIP, IMAGE], ids=["zip", "image"])
+def test_every_ref_names_a_parameter_or_resource(path):
+    """cfn-lint 1.58 lets a wrong !Ref in Outputs of a SAM template through."""
+    template = load(path)
+    known = set(template["Parameters"]) | set(template["Resources"])
+    assert {r for r in _refs(template) if not r.startswith("AWS::")} <= known
