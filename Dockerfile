@@ -5,23 +5,28 @@
 #   docker build --platform linux/amd64 -t slack-ack .                        # x86_64
 #   docker build --platform linux/arm64 --build-arg BASE_TAG=al2023-arm64 -t slack-ack .  # arm64
 # Give --platform always: without it a build on an arm64 machine (Apple silicon) makes an arm64
-# image, which an x86_64 function cannot run. `al2023-arm64` pins the arm64 base whatever
-# --platform says. The function's architecture must match the image's.
+# image, which an x86_64 function cannot run; `al2023-arm64` names the arm64 base explicitly.
+# The function's architecture must match the image's.
 #
 # Run locally (no AWS account: the base image's entrypoint starts its RIE when
-# AWS_LAMBDA_RUNTIME_API is unset):
-#   docker run --rm -p 9000:8080 -e SLACK_SIGNING_SECRET=... slack-ack
+# AWS_LAMBDA_RUNTIME_API is unset), then send it a signed slash command from the repository root:
+#   docker run --rm -p 9000:8080 -e SLACK_SIGNING_SECRET=local-secret slack-ack
+#   python3 -c 'import json; from devtools.demo import slash_command_event as e;
+#     print(json.dumps(e("hi", "http://localhost:1/x", secret="local-secret")))' >event.json
 #   curl -s http://localhost:9000/2015-03-31/functions/function/invocations -d @event.json
-# (an unsigned or stale request gets the expected 401; `./dev demo` shows a signed one.)
+# It answers statusCode 200 with "Accepted! (task: hi)" (the follow-up to that dead
+# response_url then fails in the log). `-d '{}'` gets a 400 (not an HTTP event), a request
+# signed with another secret or older than 5 minutes a 401.
 #
 # Your own handler: put your code in a folder beside this file (say `my_app/app.py` with
 # `def handler(event, context)`), then change two lines below: the `COPY handler_example/ ...`
 # line in the builder stage (source and destination folder) and `CMD ["my_app/app.handler"]`.
 # That is deliberately an edit, not a build argument: CMD's exec form cannot expand a build
 # argument, so `--build-arg HANDLER_DIR=my_app` would still leave CMD naming handler_example
-# (an image that fails its init on the first request). Without a rebuild, the handler can also
-# be chosen at run time: `docker run ... slack-ack my_app/app.handler`, or `ImageConfig.Command`
-# on the function. Add your own dependencies to requirements.in, then `./dev lock`.
+# (an image that fails its init on the first request). For a handler already in the image, CMD
+# can also be overridden at run time: `docker run ... slack-ack other/module.handler`, or
+# `ImageConfig.Command` on the function. Your own dependencies: add them to requirements.in,
+# then `./dev lock`.
 
 # al2023 (x86_64) or al2023-arm64. For a fully fixed build pin a digest as well:
 # --build-arg BASE_TAG=al2023@sha256:<digest of the tag you tested>.
