@@ -59,33 +59,35 @@ def function(template: dict) -> dict:
     return fn
 
 
-def cfn_lint(*paths: Path) -> subprocess.CompletedProcess[str]:
+def cfn_lint(empty: Path, *paths: Path) -> subprocess.CompletedProcess[str]:
+    """cfn-lint run in (and with HOME at) the folder `empty`: a .cfnlintrc of the user's or of
+    the working folder must not change the verdict."""
     assert CFN_LINT.exists(), f"no {CFN_LINT}: ./dev installs cfn-lint from requirements-dev.txt"
-    # cfn-lint reads a .cfnlintrc from the folder and from HOME: neither may change the verdict.
-    env = {"PATH": os.environ["PATH"], "HOME": str(paths[0].parent)}
+    env = {"PATH": os.environ["PATH"], "HOME": str(empty)}
     return subprocess.run(
-        [CFN_LINT, "--", *paths], capture_output=True, text=True, cwd=ROOT.parent, env=env
+        [CFN_LINT, "--", *paths], capture_output=True, text=True, cwd=empty, env=env
     )
 
 
-def test_cfn_lint_has_nothing_to_say():
+def test_cfn_lint_has_nothing_to_say(tmp_path):
     version = subprocess.run([CFN_LINT, "--version"], capture_output=True, text=True).stdout
     pin = re.search(r"^cfn-lint==(\S+)", (ROOT / "requirements-dev.txt").read_text(), re.M)[1]
     assert version.split() == ["cfn-lint", pin]
-    linted = cfn_lint(ZIP, IMAGE)
+    linted = cfn_lint(tmp_path, ZIP, IMAGE)
     assert (linted.returncode, linted.stdout + linted.stderr) == (0, "")
 
 
 def test_cfn_lint_bites_on_a_broken_copy(tmp_path):
     """A misspelt property and an impossible timeout, one in each template."""
-    broken_zip, broken_image = tmp_path / "zip.yaml", tmp_path / "image.yaml"
+    empty, broken_zip, broken_image = tmp_path / "run", tmp_path / "zip.yaml", tmp_path / "i.yaml"
+    empty.mkdir()
     text = ZIP.read_text()
     assert "        AuthType: NONE\n" in text
     broken_zip.write_text(text.replace("        AuthType: NONE\n", "        AuthTyp: NONE\n"))
     text = IMAGE.read_text()
     assert "      Timeout: 60\n" in text
     broken_image.write_text(text.replace("      Timeout: 60\n", "      Timeout: 9000\n"))
-    linted = cfn_lint(broken_zip, broken_image)
+    linted = cfn_lint(empty, broken_zip, broken_image)
     assert linted.returncode != 0
     said = linted.stdout
     assert "AuthTyp" in said and str(broken_zip) in said, said
