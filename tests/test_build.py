@@ -15,7 +15,6 @@ from __future__ import annotations
 import glob
 import hashlib
 import io
-import json
 import os
 import shutil
 import socket
@@ -23,20 +22,15 @@ import stat
 import subprocess
 import sys
 import tarfile
-import uuid
 import zipfile
 from pathlib import Path
 
 import pytest
-from slack_support import lambda_body
+from rie_slash import slash_command_on_rie
 
-from devtools import rie
 from devtools.build import unpack
-from devtools.demo import SIGNING_SECRET, slash_command_event
-from devtools.loopback import LoopbackServer
 
 ROOT = Path(__file__).resolve().parent.parent
-HANDLER = "handler_example/app.handler"
 # Standard-library folders a Slack function never imports; leaving them out keeps the stand-in
 # archive (and this test) small.
 UNUSED_STDLIB = {"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "pydoc_data"}
@@ -225,21 +219,12 @@ def test_the_zip_runs_on_its_own_under_the_real_rie(built, tmp_path):
     unshare, sh, mount = (shutil.which(tool) or tool for tool in ("unshare", "sh", "mount"))
     bind = f'{mount} --bind "$0" /opt && exec "$@"'
     wrapper = (unshare, "--mount", "--propagation", "private", sh, "-c", bind, str(opt))
-    with LoopbackServer() as slack:
-        env = clean | {
-            "LAMBDA_RUNTIME_PYTHON": None,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "STATUS_URL": f"{slack.url}/status",
-        }
-        with rie.RIE(
-            HANDLER, task, env=env, bootstrap=task / "bootstrap", wrapper=wrapper
-        ) as function:
-            response_path = f"/commands/{uuid.uuid4().hex}"
-            result = function.invoke(slash_command_event("from-zip", slack.url + response_path))
-            assert result.status == 200 and not result.function_error, function.output
-            assert json.loads(lambda_body(result.json())) == {"text": "Accepted! (task: from-zip)"}
-            completed = slack.wait_for(response_path, timeout=5)
-        assert completed.json()["text"] == "Completed! (task: from-zip)"
+    env = clean | {"LAMBDA_RUNTIME_PYTHON": None}
+    done = slash_command_on_rie(
+        "from-zip", task, env, bootstrap=task / "bootstrap", wrapper=wrapper
+    )
+    assert done.ack == {"text": "Accepted! (task: from-zip)"}
+    assert done.follow_up["text"] == "Completed! (task: from-zip)"
 
 
 def test_a_handler_folder_of_the_users_own(tmp_path):
