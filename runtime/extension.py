@@ -22,10 +22,14 @@ log = logging.getLogger("runtime")
 
 
 class ShutdownExtension:
+    """Started first thing at init, so its round trip overlaps the imports; what went wrong is
+    logged by `wait_registered`, on the main thread, once logging is set up."""
+
     def __init__(self, host: str, port: int) -> None:
         self._conn = Connection(host, port)
         self._settled = threading.Event()
         self.registered = False
+        self._problem = ""
         self._thread = threading.Thread(target=self._run, name="shutdown-extension", daemon=True)
 
     def start(self) -> None:
@@ -35,6 +39,8 @@ class ShutdownExtension:
         """Lambda refuses registrations once the runtime has asked for its first event."""
         if not self._settled.wait(timeout):
             log.warning("extension registration did not answer in %.1f s; going on", timeout)
+        elif self._problem:
+            log.debug("%s; SIGTERM will not be delivered", self._problem)
         return self.registered
 
     def _run(self) -> None:
@@ -46,12 +52,12 @@ class ShutdownExtension:
                 {"Lambda-Extension-Name": NAME, "Content-Type": "application/json"},
             )
         except ConnectionFailed as e:
-            log.debug("no Extensions API (%s); SIGTERM will not be delivered", e)
+            self._problem = f"no Extensions API ({e})"
             self._settled.set()
             return
         identifier = response.headers.get("lambda-extension-identifier")
         if response.status != 200 or not identifier:
-            log.debug("Extensions API answered %d; SIGTERM will not be delivered", response.status)
+            self._problem = f"Extensions API answered {response.status}"
             self._conn.close()
             self._settled.set()
             return

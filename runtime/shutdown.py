@@ -36,9 +36,10 @@ def on_shutdown(fn: Callable[[], object]) -> Callable[[], object]:
 
 
 def install() -> None:
-    import signal  # here, not at the top: `runtime` is imported by every handler module
+    # The C module: `signal` itself builds three enums at import, 0.3 ms of the cold start.
+    import _signal
 
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    _signal.signal(_signal.SIGTERM, _on_sigterm)
 
 
 def _on_sigterm(signum: int, frame: object) -> None:

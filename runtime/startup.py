@@ -14,19 +14,19 @@ DEFAULT_MARGIN_MS = 500
 
 def main() -> None:
     env = os.environ
+    address = env.get("AWS_LAMBDA_RUNTIME_API")
+    if not address:
+        sys.exit("bootstrap: AWS_LAMBDA_RUNTIME_API is not set; Lambda (or an emulator) sets it")
+    from runtime.api import RuntimeAPI, RuntimeAPIFatal
+
+    api = RuntimeAPI(address)
+    # First, so that the registration's round trip overlaps everything below.
+    extension = _start_shutdown_extension(api, env)
     _put_task_root_first(env.get("LAMBDA_TASK_ROOT") or os.getcwd())
 
     from runtime import logs
 
     logs.setup(env.get("AWS_LAMBDA_LOG_FORMAT"), env.get("AWS_LAMBDA_LOG_LEVEL"))
-
-    from runtime.api import RuntimeAPI, RuntimeAPIFatal
-
-    address = env.get("AWS_LAMBDA_RUNTIME_API")
-    if not address:
-        sys.exit("bootstrap: AWS_LAMBDA_RUNTIME_API is not set; Lambda (or an emulator) sets it")
-    api = RuntimeAPI(address)
-    extension = _start_shutdown_extension(api, env)
 
     try:
         handler, margin_ms = _init(env.get("_HANDLER") or (sys.argv[1:] or [""])[-1])
