@@ -117,6 +117,7 @@ def build(args: argparse.Namespace) -> None:
     if args.python_archive:
         archive = _fetch(args.python_archive, args.python_sha256.lower(), out / "downloads")
         _unpack_interpreter(archive, layer, target)
+        _prune_interpreter(layer / "python", target)
 
     print(f"build.sh: vendoring {', '.join(_shown(r) for r in requirements)} for {target}")
     _vendor(requirements, function / "vendor", target)
@@ -261,6 +262,54 @@ def _unpack_interpreter(archive: Path, layer: Path, target: _Target) -> None:
         raise BuildError(
             f"{archive}'s python/bin/python3 is not an {target.arch} Linux executable "
             f"(ELF machine {machine}); use the {target.triple} archive"
+        )
+
+
+def _prune_interpreter(python: Path, target: _Target) -> None:
+    """Leave out what no Lambda function can use: the layer is downloaded and unpacked when an
+    environment is created, so every MB is paid at cold start. Kept: the interpreter, the whole
+    standard library a program may import, and `site-packages` minus pip."""
+    stdlib = f"lib/python{target.version}"
+    patterns = [
+        "include",  # C headers, for compiling extensions
+        "share",  # man pages
+        "lib/pkgconfig",
+        "lib/libtcl*",  # Tcl/Tk: Tkinter needs a display
+        "lib/libtk*",
+        "lib/tcl*",
+        "lib/tk*",
+        "lib/itcl*",
+        "lib/thread*",
+        f"{stdlib}/lib-dynload/_tkinter*",
+        f"{stdlib}/tkinter",
+        f"{stdlib}/idlelib",
+        f"{stdlib}/turtledemo",
+        f"{stdlib}/test",  # CPython's own test suite
+        f"{stdlib}/ensurepip",  # pip cannot install into a read-only /opt
+        f"{stdlib}/site-packages/pip",
+        f"{stdlib}/site-packages/pip-*",
+        f"{stdlib}/config-*",  # static library and Makefile, for embedding and building
+        "bin/pip*",
+        "bin/idle*",
+        "bin/pydoc*",
+        "bin/2to3*",
+        "bin/python*-config",
+    ]
+    removed = 0
+    for pattern in patterns:
+        for path in sorted(python.glob(pattern)):
+            if path.is_dir() and not path.is_symlink():
+                removed += _size(path)
+                shutil.rmtree(path)
+            else:
+                removed += path.lstat().st_size if not path.is_symlink() else 0
+                path.unlink()
+    for link in [p for p in python.rglob("*") if p.is_symlink() and not p.exists()]:
+        link.unlink()  # pointed at something left out
+    if removed:
+        print(
+            f"build.sh: left out of the layer what a Lambda function cannot use (headers, "
+            f"Tcl/Tk, pip, CPython's tests, ...): {_mb(removed)}"
         )
 
 

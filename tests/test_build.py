@@ -34,6 +34,12 @@ ROOT = Path(__file__).resolve().parent.parent
 # Standard-library folders a Slack function never imports; leaving them out keeps the stand-in
 # archive (and this test) small.
 UNUSED_STDLIB = {"test", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3", "pydoc_data"}
+LEFT_OUT = {
+    "python/include/python{version}/Python.h": b"/* C headers */\n",
+    "python/lib/python{version}/site-packages/pip/__init__.py": b"",
+    "python/lib/python{version}/idlelib/__init__.py": b"",
+    "python/bin/pip{version}": b"#!/bin/sh\n",
+}
 
 
 def _python_of_version(version: str) -> str | None:
@@ -85,6 +91,14 @@ def _stand_in_archive(python: str, version: str, dest: Path) -> Path:
         link.type, link.linkname = tarfile.SYMTYPE, f"python{version}"
         tar.addfile(link)
         tar.add(stdlib, arcname=f"python/lib/python{version}", filter=keep)
+        # What real archives also carry and build.sh leaves out of the layer
+        for name, data in LEFT_OUT.items():
+            info = tarfile.TarInfo(name.format(version=version))
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        pip = tarfile.TarInfo("python/bin/pip3")
+        pip.type, pip.linkname = tarfile.SYMTYPE, f"pip{version}"
+        tar.addfile(pip)
     return dest
 
 
@@ -183,6 +197,9 @@ def test_layer_unpacks_to_opt_python(built, target, archive):
     tag = "cpython-" + version.replace(".", "")
     assert f"python/lib/python{version}/__pycache__/json.{tag}.pyc" not in found  # a package
     assert f"python/lib/python{version}/json/__pycache__/__init__.{tag}.pyc" in found
+    left_out = [name.format(version=version) for name in LEFT_OUT] + ["python/bin/pip3"]
+    assert not [name for name in left_out if name in found]
+    assert not [name for name in found if name.startswith(("python/include/", "python/bin/pip"))]
 
 
 def test_two_builds_of_the_same_tree_are_identical(built, target, archive, tmp_path):
