@@ -58,12 +58,7 @@ def build_layouts(work: Path, python: Path) -> dict[str, Path]:
     /var/task."""
     from devtools import build
 
-    version = subprocess.run(
-        [str(python), "-c", "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    version = build.version_of(str(python))
     dist = work / "dist"
     subprocess.run(
         [str(envs.ROOT / "build.sh"), "--python-version", version, "--compile-with", str(python)]

@@ -352,17 +352,18 @@ def _copy_tree(source: Path, into: Path) -> None:
 def _compiler(chosen: str | None, layer: Path, target: _Target) -> str | None:
     """An interpreter of the target's minor version: bytecode depends on nothing else."""
     if chosen:
-        if _version_of(chosen) != target.version:
+        if version_of(chosen) != target.version:
             raise BuildError(f"--compile-with {chosen} is not a working Python {target.version}")
         return chosen
     candidates = [str(layer / "python" / "bin" / "python3"), f"python{target.version}"]
     for candidate in candidates:
-        if _version_of(candidate) == target.version:
+        if version_of(candidate) == target.version:
             return shutil.which(candidate) or candidate
     return None
 
 
-def _version_of(python: str) -> str | None:
+def version_of(python: str) -> str | None:
+    """ "3.12" for a working interpreter at `python`, else None."""
     try:
         done = subprocess.run(
             [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
