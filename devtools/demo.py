@@ -41,7 +41,9 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
 
 
-def slash_command_event(text: str, response_url: str, secret: str = SIGNING_SECRET) -> dict:
+def slash_command_event(
+    text: str, response_url: str, secret: str = SIGNING_SECRET, command: str = COMMAND
+) -> dict:
     """The event Lambda builds for a Function URL (payload 2.0) when Slack posts a command."""
     body = urllib.parse.urlencode(
         {
@@ -52,7 +54,7 @@ def slash_command_event(text: str, response_url: str, secret: str = SIGNING_SECR
             "channel_name": "general",
             "user_id": "U0DEMO",
             "user_name": "demo",
-            "command": COMMAND,
+            "command": command,
             "text": text,
             "api_app_id": "A0DEMO",
             "response_url": response_url,

@@ -17,7 +17,10 @@ Lambda-Runtime-* values for one invoke come from the Invoke request's headers: s
 `-Trace-Id` as they should reach the runtime, or the Invoke API's own `X-Amz-Client-Context`
 (base64), `X-Amz-Tenant-Id` and `X-Amzn-Trace-Id`.
 
-`python -m devtools.emulator HANDLER [--task-root DIR] [--port 9000] [--timeout 30] [--freeze]`
+`./dev emulate HANDLER [--task-root DIR] [--port 9000] [--timeout 30] [--freeze]`
+
+Stopping it (Ctrl-C, SIGTERM, `close()`) is Lambda's shutdown: the runtime gets SIGTERM (it
+registers an extension, which this emulator accepts) and its report of the work it cuts off.
 """
 
 from __future__ import annotations
@@ -39,15 +42,21 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import TextIO
 
 from devtools.invoke import INVOKE_PATH, InvokeResult, invoke
 from devtools.lambda_env import lambda_env
+from devtools.loopback import QuietHTTPServer
+from devtools.ports import PortTaken, taken
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME_PREFIX = "/2018-06-01/runtime"
+EXTENSION_PREFIX = "/2020-01-01/extension"
+# What Lambda allows a runtime with internal extensions between SIGTERM and SIGKILL is 500 ms;
+# a little more here, so a slow machine does not cut the runtime's own shutdown report short.
+SHUTDOWN_GRACE_S = 1.0
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100  # Lambda's limit for a buffered response
 ACCOUNT = "123456789012"
 
@@ -176,7 +185,12 @@ class Emulator:
         self._pipe: _OutputPipe | None = None
 
         self._runtime_server = _serve(self._runtime_request, 0)
-        self._invoke_server = _serve(self._invoke_request, port)
+        try:
+            self._invoke_server = _serve(self._invoke_request, port)
+        except OSError as e:
+            self._runtime_server.shutdown()
+            self._runtime_server.server_close()
+            raise taken(port, "--port", e) from None
         self.runtime_api_address = f"127.0.0.1:{self._runtime_server.server_address[1]}"
         self.invoke_address = f"127.0.0.1:{self._invoke_server.server_address[1]}"
         threading.Thread(target=self._enforce_timeouts, daemon=True).start()
@@ -207,11 +221,14 @@ class Emulator:
             return self._proc.pid if self._proc else None
 
     def close(self) -> None:
+        """Stop as Lambda ends an environment: SIGTERM to the runtime (which, having registered
+        an extension, reports the work it is cutting off), SIGKILL after the grace period."""
         with self._cond:
             if self._closed:
                 return
             self._closed = True
-            self._kill_runtime()
+            self._cond.notify_all()  # ends the extension's event/next
+            self._shut_down_runtime()
             for inv in [self._current, *self._queue]:
                 if inv is not None:
                     inv.fail("Emulator.Closed", "the emulator was closed before an answer")
@@ -286,6 +303,8 @@ class Emulator:
 
     # -- the Runtime API ------------------------------------------------------------------
     def _runtime_request(self, http: BaseHTTPRequestHandler, body: bytes) -> None:
+        if http.path.startswith(EXTENSION_PREFIX):
+            return self._extension_request(http)
         path = http.path.removeprefix(RUNTIME_PREFIX)
         if http.command == "GET" and path == "/invocation/next":
             return self._next(http)
@@ -354,6 +373,23 @@ class Emulator:
                 inv.status = "error"
                 inv.respond(200, body, _error_headers())
         _reply(http, 202, b'{"status": "OK"}')
+
+    def _extension_request(self, http: BaseHTTPRequestHandler) -> None:
+        """Just enough of the Extensions API for an internal extension that subscribes to no
+        events: registering is what makes Lambda (and this emulator) send SIGTERM at shutdown."""
+        path = http.path.removeprefix(EXTENSION_PREFIX)
+        if http.command == "POST" and path == "/register":
+            info = {"functionName": "function", "functionVersion": "$LATEST"}
+            info["handler"] = self.handler
+            headers = {"Content-Type": "application/json"}
+            headers["Lambda-Extension-Identifier"] = str(uuid.uuid4())
+            return _reply(http, 200, json.dumps(info).encode(), headers)
+        if http.command == "GET" and path == "/event/next":
+            with self._cond:  # no subscribed events: it stays open until the emulator closes
+                while not self._closed:
+                    self._cond.wait()
+            return _reply(http, 200, b'{"eventType": "SHUTDOWN", "shutdownReason": "spindown"}')
+        _reply(http, 404, b'{"errorType": "InvalidRequest", "errorMessage": "unknown path"}')
 
     # -- the runtime process --------------------------------------------------------------
     def _start_runtime(self) -> None:
@@ -439,6 +475,30 @@ class Emulator:
         self._end(inv, "timeout")
         if self._queue:
             self._start_runtime()
+
+    def _shut_down_runtime(self) -> None:
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
+            return self._kill_runtime()
+        inv = self._current
+        if inv is not None and self._timeline_stream is not None:
+            phase = "its handler" if inv.posted is None else "its deferred work"
+            ran_ms = _ms(inv.handed or inv.received, time.perf_counter())
+            print(
+                f"emulator: stopping while {inv.request_id[:8]} runs {phase} ({ran_ms:.0f} ms "
+                "in); the runtime gets SIGTERM and says what it cuts off",
+                file=self._timeline_stream,
+                flush=True,
+            )
+        if self._frozen:
+            self._signal(signal.SIGCONT)
+            self._frozen = False
+        self._signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(SHUTDOWN_GRACE_S)
+        if self._pipe is not None:
+            self._pipe.drain()
+        self._kill_runtime()
 
     def _kill_runtime(self) -> None:
         proc, self._proc = self._proc, None
@@ -545,7 +605,7 @@ def _peer_alive(sock: socket.socket) -> bool:
         return False
 
 
-def _serve(handle, port: int) -> ThreadingHTTPServer:
+def _serve(handle, port: int) -> QuietHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True
@@ -559,8 +619,7 @@ def _serve(handle, port: int) -> ThreadingHTTPServer:
 
         do_POST = do_GET
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
+    server = QuietHTTPServer(("127.0.0.1", port), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
@@ -578,12 +637,13 @@ def _reply(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m devtools.emulator",
+        prog="./dev emulate",
         description="Run a handler on a local Lambda that answers the caller as soon as the "
         "runtime posts its response, and enforces the timeout over deferred work too.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("handler", help="module.function, e.g. handler_example/app.handler")
-    parser.add_argument("--task-root", default=".", help="the function's code (default: .)")
+    parser.add_argument("--task-root", default=".", help="the function's code folder")
     parser.add_argument("--port", type=int, default=9000, help="Invoke API port (0: any free)")
     parser.add_argument("--timeout", type=float, default=30.0, help="function timeout, seconds")
     parser.add_argument("--freeze", action="store_true", help="SIGSTOP the runtime when idle")
@@ -592,14 +652,18 @@ def main(argv: list[str] | None = None) -> None:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    with Emulator(
-        args.handler,
-        args.task_root,
-        function_timeout_s=args.timeout,
-        freeze=args.freeze,
-        port=args.port,
-        runtime_log=sys.stderr,
-    ) as emulator:
+    try:
+        emulator = Emulator(
+            args.handler,
+            args.task_root,
+            function_timeout_s=args.timeout,
+            freeze=args.freeze,
+            port=args.port,
+            runtime_log=sys.stderr,
+        )
+    except PortTaken as e:
+        sys.exit(f"emulator: {e}")
+    with emulator:
         print(
             f"emulator: invoke with  curl -d '{{}}' "
             f"http://{emulator.invoke_address}{INVOKE_PATH}\n"

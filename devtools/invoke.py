@@ -59,3 +59,110 @@ def invoke(
         )
     finally:
         conn.close()
+
+
+def wait_for_endpoint(address: str, timeout: float) -> bool:
+    """True once something accepts connections at `address`: a server started a moment ago in
+    the same shell script may still be coming up."""
+    import socket
+
+    host, _, port = address.rpartition(":")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection((host, int(port)), timeout=1).close()
+            return True
+        except OSError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)  # polling a port that is not open yet, bounded by the deadline
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import sys
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(
+        prog="./dev invoke",
+        description="Send one event to a local Lambda (./dev rie run or ./dev emulate) and print "
+        "the answer: HTTP status and time on stderr, the body on stdout.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("event_file", nargs="?", help="a JSON event file, or - for stdin")
+    what.add_argument(
+        "--slack-command",
+        metavar='"/CMD TEXT"',
+        help="send a Slack slash command as a Function URL event, signed now with "
+        "$SLACK_SIGNING_SECRET (a signed request goes stale after 5 minutes, so it is made fresh "
+        "each time); its response_url is a stand-in here that prints what the function posts",
+    )
+    parser.add_argument("--port", type=int, default=9000, help="the invoke port")
+    parser.add_argument(
+        "--follow-up", type=float, default=10.0, help="seconds to wait for a post to response_url"
+    )
+    args = parser.parse_args(argv)
+    address = f"127.0.0.1:{args.port}"
+
+    if args.slack_command is not None:
+        return _slack_command(args.slack_command, address, args.follow_up)
+    if args.event_file == "-":
+        body = sys.stdin.buffer.read()
+    else:
+        try:
+            body = Path(args.event_file).read_bytes()
+        except OSError as e:
+            sys.exit(f"invoke: cannot read the event file {args.event_file}: {e.strerror}")
+    return _send(address, body)
+
+
+def _send(address: str, body: bytes, headers: dict[str, str] | None = None) -> int:
+    import sys
+
+    if not wait_for_endpoint(address, timeout=10.0):
+        sys.exit(
+            f"invoke: nothing is listening on {address}; start a function first "
+            "(./dev rie run HANDLER or ./dev emulate HANDLER) or give its --port"
+        )
+    result = invoke(address, body, headers)
+    print(f"HTTP {result.status} in {result.elapsed_ms:.1f} ms", file=sys.stderr)
+    if result.function_error:
+        print(f"X-Amz-Function-Error: {result.function_error}", file=sys.stderr)
+    print(result.body.decode("utf-8", "replace"), flush=True)
+    return 0 if result.status == 200 and not result.function_error else 1
+
+
+def _slack_command(line: str, address: str, follow_up_s: float) -> int:
+    import os
+    import sys
+
+    from devtools.demo import slash_command_event
+    from devtools.loopback import LoopbackServer
+
+    secret = os.environ.get("SLACK_SIGNING_SECRET")
+    if not secret:
+        sys.exit(
+            "invoke: --slack-command signs with $SLACK_SIGNING_SECRET, which is not set; export "
+            "the same value the function was started with"
+        )
+    command, _, text = line.strip().partition(" ")
+    if not command.startswith("/"):
+        sys.exit(f"invoke: a slash command starts with '/', got {command!r}")
+    with LoopbackServer() as slack:
+        event = slash_command_event(
+            text, f"{slack.url}/response_url", secret=secret, command=command
+        )
+        status = _send(address, json.dumps(event).encode())
+        if follow_up_s > 0:
+            try:
+                posted = slack.wait_for("/response_url", timeout=follow_up_s)
+            except TimeoutError:
+                print(f"(nothing posted to response_url within {follow_up_s:g} s)", file=sys.stderr)
+            else:
+                print(f"response_url <- {posted.body.decode('utf-8', 'replace')}", flush=True)
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

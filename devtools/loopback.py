@@ -27,11 +27,24 @@ class Request:
         return json.loads(self.body)
 
 
+class QuietHTTPServer(ThreadingHTTPServer):
+    """A threading server on loopback that says nothing when a peer goes away mid-answer: a
+    runtime killed at a timeout or at shutdown is routine here, not an error to print."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        import sys
+
+        if not isinstance(sys.exception(), ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class LoopbackServer:
     """Answers every request 200 `{"ok": true}` (what Slack's endpoints answer), records it first.
 
-    Requests to a path passed to `hold` (any query string) wait, already recorded, until
-    `release` of that path.
+    Requests to a path passed to `hold` wait, already recorded, until `release` of that path:
+    a bare path holds it with any query string, a path with a query holds exactly that one.
     """
 
     def __init__(self) -> None:
@@ -52,8 +65,7 @@ class LoopbackServer:
 
             do_POST = do_PUT = do_GET
 
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._http.daemon_threads = True
+        self._http = QuietHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._http.server_address[1]}"
         threading.Thread(target=self._http.serve_forever, daemon=True).start()
 
@@ -99,6 +111,9 @@ class LoopbackServer:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def _is_held(self, path: str) -> bool:
+        return path in self._held or path.split("?", 1)[0] in self._held
+
     def _serve(self, http: BaseHTTPRequestHandler) -> None:
         length = int(http.headers.get("Content-Length") or 0)
         body = http.rfile.read(length) if length else b""
@@ -106,7 +121,7 @@ class LoopbackServer:
         with self._changed:
             self.requests.append(Request(http.command, http.path, headers, body))
             self._changed.notify_all()
-            while http.path.split("?", 1)[0] in self._held and not self._closed:
+            while self._is_held(http.path) and not self._closed:
                 self._changed.wait()
         answer = b'{"ok": true}'
         http.send_response(200)

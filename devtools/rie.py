@@ -7,9 +7,9 @@ it differs from Lambda in ways that matter to deferred work (see the README): it
 caller only when the runtime asks for the next event, never freezes the process, does not
 stream, and crashes on concurrent invokes — so invokes are sent one at a time.
 
-    python -m devtools.rie fetch
-    python -m devtools.rie run HANDLER [--task-root DIR] [--port 9000] [--runtime-api-port N]
-    python -m devtools.rie invoke EVENT_FILE [--port 9000]
+    ./dev rie fetch
+    ./dev rie run HANDLER [--task-root DIR] [--port 9000] [--runtime-api-port N] [--timeout S]
+    ./dev invoke EVENT_FILE [--port 9000]     (devtools/invoke.py)
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from typing import TextIO
 
 from devtools.invoke import InvokeResult, invoke
 from devtools.lambda_env import lambda_env
+from devtools.ports import PortTaken, ensure_free, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SAM_CLI_VERSION = "1.170.0"
@@ -102,12 +103,6 @@ def _download(into: str) -> None:
         ) from e
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class RIE:
     """`bootstrap` running under the real RIE on loopback; a context manager that kills both."""
 
@@ -128,8 +123,8 @@ class RIE:
         a command RIE runs under (its arguments follow), e.g. one entering a mount namespace."""
         binary = ensure_rie()
         task_root = Path(task_root).resolve()
-        self.port = port or _free_port()
-        self.runtime_api_port = runtime_api_port or _free_port()
+        self.port = port or free_port()
+        self.runtime_api_port = runtime_api_port or free_port()
         self.invoke_address = f"127.0.0.1:{self.port}"
         full_env = lambda_env(task_root, env)
         if function_timeout_s is not None:
@@ -175,21 +170,35 @@ class RIE:
         with self._lock:
             return "".join(self._lines)
 
-    def wait_output(self, text: str, timeout: float = 15.0) -> str:
-        """The output once it contains `text`: lines reach us through a pipe, a little late."""
+    def wait_output(self, text: str, timeout: float = 15.0, count: int = 1) -> str:
+        """The output once it contains `text` (`count` times): lines reach us through a pipe, a
+        little after RIE or the runtime wrote them."""
         deadline = time.monotonic() + timeout
         with self._lock:
-            while text not in (output := "".join(self._lines)):
+            while (output := "".join(self._lines)).count(text) < count:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise AssertionError(f"{text!r} not in RIE output:\n{output}")
                 self._lock.wait(left)
             return output
 
-    def close(self) -> None:
+    def stop(self, grace_s: float = 3.0) -> None:
+        """A stop the user asked for: RIE is told to shut down (SIGTERM), as Lambda ends an
+        environment, so the runtime gets its own SIGTERM and reports what was running; whatever
+        is left after `grace_s` is killed."""
         if self._proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._proc.pid, signal.SIGKILL)
+                self._proc.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._proc.wait(grace_s)
+        self.close()
+
+    def close(self) -> None:
+        """Kill RIE and everything it started. RIE puts the runtime in a process group of its
+        own, so the kill goes to every process of the session RIE leads."""
+        for pid in [self._proc.pid, *_session_members(self._proc.pid)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         self._proc.wait()
         self._reader.join(5)
 
@@ -225,40 +234,59 @@ class RIE:
         raise RIEUnavailable(f"RIE did not listen on {self.invoke_address} in {timeout} s")
 
 
+def _session_members(sid: int) -> list[int]:
+    """Processes of session `sid`, read from /proc (RIE runs on Linux only)."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        # After "pid (comm)": state, ppid, pgrp, session, ...; comm may hold spaces and parens.
+        if int(stat.rpartition(")")[2].split()[3]) == sid:
+            members.append(int(entry))
+    return members
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m devtools.rie", description=__doc__.split("\n")[0]
-    )
+    parser = argparse.ArgumentParser(prog="./dev rie", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("fetch", help="download and cache the RIE binary; print its path")
-    run = commands.add_parser("run", help="run a handler under RIE until Ctrl-C")
+    run = commands.add_parser(
+        "run",
+        help="run a handler under RIE until Ctrl-C or SIGTERM",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     run.add_argument("handler", help="module.function, as in _HANDLER")
-    run.add_argument("--task-root", default=".", help="the function's code folder (default: .)")
-    run.add_argument("--port", type=int, default=DEFAULT_PORT, help="invoke port (default 9000)")
-    run.add_argument("--runtime-api-port", type=int, default=0, help="default: a free port")
+    run.add_argument("--task-root", default=".", help="the function's code folder")
+    run.add_argument("--port", type=int, default=DEFAULT_PORT, help="invoke port (0: any free)")
+    run.add_argument("--runtime-api-port", type=int, default=0, help="0: any free port")
     run.add_argument("--timeout", type=int, help="AWS_LAMBDA_FUNCTION_TIMEOUT in seconds")
-    send = commands.add_parser("invoke", help="send an event file to a running RIE or emulator")
-    send.add_argument("event_file", type=Path)
-    send.add_argument("--port", type=int, default=DEFAULT_PORT)
     args = parser.parse_args(argv)
 
     try:
         if args.command == "fetch":
             print(ensure_rie())
-        elif args.command == "run":
-            _run(args)
         else:
-            result = invoke(f"127.0.0.1:{args.port}", args.event_file.read_bytes())
-            print(f"HTTP {result.status} in {result.elapsed_ms:.1f} ms", file=sys.stderr)
-            if result.function_error:
-                print(f"X-Amz-Function-Error: {result.function_error}", file=sys.stderr)
-            print(result.body.decode("utf-8", "replace"))
-    except RIEUnavailable as e:
+            sys.exit(_run(args))
+    except (RIEUnavailable, PortTaken) as e:
         sys.exit(f"rie: {e}")
 
 
-def _run(args: argparse.Namespace) -> None:
-    with RIE(
+def _run(args: argparse.Namespace) -> int:
+    """Until the user stops it (0) or RIE exits by itself (its status, never 0)."""
+    if args.port:
+        ensure_free(args.port, "--port")
+    if args.runtime_api_port:
+        ensure_free(args.runtime_api_port, "--runtime-api-port")
+
+    def stop_requested(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop_requested)
+    rie = RIE(
         args.handler,
         args.task_root,
         port=args.port,
@@ -266,10 +294,18 @@ def _run(args: argparse.Namespace) -> None:
         function_timeout_s=args.timeout,
         log_level="info",
         echo=sys.stderr,
-    ) as rie:
+    )
+    try:
         print(f"RIE listening on http://{rie.invoke_address} (Ctrl-C stops it)", file=sys.stderr)
-        with contextlib.suppress(KeyboardInterrupt):
-            rie.wait()
+        status = rie.wait()
+        print(f"rie: RIE exited by itself with status {status}", file=sys.stderr)
+        return status or 1
+    except KeyboardInterrupt:
+        print("rie: stopping (RIE and the runtime get SIGTERM, as on shutdown)", file=sys.stderr)
+        rie.stop()
+        return 0
+    finally:
+        rie.close()
 
 
 if __name__ == "__main__":

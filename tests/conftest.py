@@ -24,3 +24,23 @@ def emulator() -> Iterator[Callable[..., Emulator]]:
     yield make
     for emu in made:
         emu.close()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run each selected test N times (hunting tests that fail by chance)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`--repeat N` parametrises every test N times, so one run reports every failing round."""
+    count = metafunc.config.getoption("repeat")
+    if count > 1:
+        metafunc.fixturenames.append("_repeat_round")
+        metafunc.parametrize(
+            "_repeat_round", range(1, count + 1), ids=lambda n: f"round{n}", scope="function"
+        )

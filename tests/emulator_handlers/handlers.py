@@ -39,6 +39,8 @@ def background_thread(event, context):
         call(event["progress"], b"progress")
 
     threading.Thread(target=work, daemon=True).start()
+    if "hold" in event:  # keeps this invocation (and so the process) running until released
+        defer(call, event["hold"])
     return {"ack": "thread started"}
 
 
