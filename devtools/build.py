@@ -104,54 +104,68 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def build(args: argparse.Namespace) -> None:
+    out = Path(args.out).resolve()
+    # Whatever happens next, no zip of an earlier build stays where this one's would be: after a
+    # failed build (say an x86_64 one), an old arm64 zip would look like its result.
+    for previous in (out / "function.zip", out / "python-layer.zip"):
+        previous.unlink(missing_ok=True)
     target = _Target(args.arch, args.python_version)
     handler_dir = _handler_dir(Path(args.handler_dir))
     requirements = [ROOT / "requirements.txt", *map(_existing_file, args.requirements)]
     if bool(args.python_archive) != bool(args.python_sha256):
         raise BuildError("--python-archive and --python-sha256 go together")
-    out = Path(args.out).resolve()
     stage = out / "stage"
     shutil.rmtree(stage, ignore_errors=True)
-    function, layer = stage / "function", stage / "layer"
+    try:
+        function, layer = stage / "function", stage / "layer"
 
-    if args.python_archive:
-        archive = _fetch(args.python_archive, args.python_sha256.lower(), out / "downloads")
-        _unpack_interpreter(archive, layer, target)
-        _prune_interpreter(layer / "python", target)
+        if args.python_archive:
+            archive = _fetch(args.python_archive, args.python_sha256.lower(), out / "downloads")
+            _unpack_interpreter(archive, layer, target)
+            _prune_interpreter(layer / "python", target)
 
-    print(f"build.sh: vendoring {', '.join(_shown(r) for r in requirements)} for {target}")
-    _vendor(requirements, function / "vendor", target)
-    _copy_tree(ROOT / "runtime", function / "runtime")
-    _copy_tree(handler_dir, function / handler_dir.name)
-    shutil.copy2(ROOT / "bootstrap", function / "bootstrap")
-    unzipped = _size(function) + (_size(layer) if layer.exists() else 0)
-    if unzipped > UNZIPPED_LIMIT:
-        raise BuildError(
-            f"the function{' and its Python layer' if layer.exists() else ''} come to "
-            f"{_mb(unzipped)} unzipped: over Lambda's {_mb(UNZIPPED_LIMIT)} limit"
-        )
+        print(f"build.sh: vendoring {', '.join(_shown(r) for r in requirements)} for {target}")
+        _vendor(requirements, function / "vendor", target)
+        _copy_tree(ROOT / "runtime", function / "runtime")
+        _copy_tree(handler_dir, function / handler_dir.name)
+        shutil.copy2(ROOT / "bootstrap", function / "bootstrap")
+        unzipped = _size(function) + (_size(layer) if layer.exists() else 0)
+        if unzipped > UNZIPPED_LIMIT:
+            raise BuildError(
+                f"the function{' and its Python layer' if layer.exists() else ''} come to "
+                f"{_mb(unzipped)} unzipped: over Lambda's {_mb(UNZIPPED_LIMIT)} limit"
+            )
 
-    compiler = _compiler(args.compile_with, layer, target)
-    if compiler:
-        _precompile(compiler, function, "/var/task", strict=(function / handler_dir.name,))
+        compiler = _compiler(args.compile_with, layer, target)
+        if compiler:
+            _precompile(compiler, function, "/var/task", strict=(function / handler_dir.name,))
+            if layer.exists():
+                _precompile(compiler, layer / "python" / "lib", "/opt/python/lib", strict=())
+            print(f"build.sh: bytecode precompiled with {compiler} (unchecked-hash)")
+        else:
+            _check_syntax(function / handler_dir.name, target)
+            print(
+                f"build.sh: no Python {target.version} here to precompile with, so no bytecode was "
+                f"written (the handler's syntax was checked with this build's Python "
+                f"{_running_version()}): the zip ships sources only, and every cold start compiles "
+                "what it imports (/var/task is read-only), about 100 ms more for requests and "
+                f"slack_sdk. Pass --compile-with /path/to/python{target.version} to precompile."
+            )
+
+        outputs = [_write(function, out / "function.zip")]
         if layer.exists():
-            _precompile(compiler, layer / "python" / "lib", "/opt/python/lib", strict=())
-        print(f"build.sh: bytecode precompiled with {compiler} (unchecked-hash)")
-    else:
-        print(
-            f"build.sh: no Python {target.version} here to precompile with: the zip ships "
-            "sources only, and every cold start compiles what it imports (/var/task is "
-            "read-only), about 100 ms more for requests and slack_sdk. Pass --compile-with "
-            f"/path/to/python{target.version} to precompile."
-        )
-
-    outputs = [_write(function, out / "function.zip")]
-    if layer.exists():
-        outputs.append(_write(layer, out / "python-layer.zip"))
-    shutil.rmtree(stage)
+            outputs.append(_write(layer, out / "python-layer.zip"))
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)  # a failed build leaves no half of itself
     for path, zipped, size, digest in outputs:
         print(f"{_shown(path)}: {_mb(zipped)} zipped, {_mb(size)} unzipped, sha256 {digest}")
-    if not layer.exists():
+    handlers = ", ".join(_handler_names(handler_dir, handler_dir.name)) or "none"
+    print(
+        f"build.sh: the handler is {handler_dir.name}/<module>.<function>; in this folder "
+        f"`handler` is defined by: {handlers}. Deploy with _HANDLER set to it (template.yaml: "
+        "sam deploy --parameter-overrides Handler=...)."
+    )
+    if not args.python_archive:
         print(
             "build.sh: no --python-archive given, so dist/function.zip alone does not run on "
             "provided.al2023 (it has no Python). For a complete deployment, add a layer that "
@@ -394,6 +408,43 @@ def _precompile(python: str, tree: Path, deployed_at: str, strict: tuple[Path, .
     if any(str(folder) in report for folder in strict):
         raise BuildError(f"the handler code does not compile:\n{report}")
     print(f"build.sh: warning: some files under {tree.name}/ do not compile:\n{report}")
+
+
+def _check_syntax(tree: Path, target: _Target) -> None:
+    """Without an interpreter of the target version, the build's own still catches what would
+    fail every cold start; a version mismatch is said, since newer syntax can be refused."""
+    problems = []
+    for path in sorted(tree.rglob("*.py")):
+        try:
+            compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
+        except (SyntaxError, ValueError) as error:
+            where = f"{path.relative_to(tree.parent)}:{getattr(error, 'lineno', '?')}"
+            problems.append(f"  {where}: {getattr(error, 'msg', error)}")
+    if problems:
+        checked = _running_version()
+        note = (
+            ""
+            if checked == target.version
+            else (
+                f" (checked with Python {checked}, not the target {target.version}: pass "
+                f"--compile-with /path/to/python{target.version} to check with the target's own)"
+            )
+        )
+        raise BuildError("the handler code does not compile" + note + ":\n" + "\n".join(problems))
+
+
+def _running_version() -> str:
+    return f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def _handler_names(tree: Path, folder: str) -> list[str]:
+    """`folder/module.handler` for each module of the handler folder that defines `handler`."""
+    names = []
+    for path in sorted(tree.rglob("*.py")):
+        if re.search(rb"^(async )?def handler\b|^handler\s*=", path.read_bytes(), re.M):
+            module = path.relative_to(tree).with_suffix("").as_posix()
+            names.append(f"{folder}/{module}.handler")
+    return names
 
 
 def _write(tree: Path, dest: Path) -> tuple[Path, int, int, str]:

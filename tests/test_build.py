@@ -257,6 +257,9 @@ def test_a_handler_folder_of_the_users_own(tmp_path):
     assert not [n for n in names if n.startswith("handler_example/")]
     assert "no --python-archive given" in done.stdout
     assert "no Python 3.12 here" in done.stdout or "bytecode precompiled" in done.stdout
+    # What to deploy it with: the template's Handler parameter is this value.
+    assert "`handler` is defined by: my_app/main.handler" in done.stdout
+    assert "--parameter-overrides Handler=" in done.stdout
 
 
 def _refused(done: subprocess.CompletedProcess[str], out: Path, *phrases: str) -> None:
@@ -348,6 +351,34 @@ def test_a_handler_that_does_not_compile_fails_the_build(tmp_path, target):
         "--out", str(tmp_path),
     )  # fmt: skip
     _refused(done, tmp_path, "the handler code does not compile", "main.py")
+
+
+def test_without_a_target_interpreter_a_syntax_error_still_fails_the_build(tmp_path):
+    """No pythonX.Y on PATH (only what build.sh itself needs): bytecode cannot be written, but
+    the build's own interpreter still checks the handler and refuses it."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "dirname").symlink_to(shutil.which("dirname"))
+    app = tmp_path / "broken_app"
+    app.mkdir()
+    (app / "main.py").write_text("def handler(event, context)\n    return 1\n")
+    (app / "fine.py").write_text("x = 1\n")
+    done = build("--handler-dir", str(app), "--out", str(tmp_path), env={"PATH": str(bin_dir)})
+    _refused(done, tmp_path, "the handler code does not compile", "broken_app/main.py:1")
+    assert "fine.py" not in done.stderr
+
+    (app / "main.py").write_text("def handler(event, context):\n    return 1\n")
+    done = build("--handler-dir", str(app), "--out", str(tmp_path), env={"PATH": str(bin_dir)})
+    assert done.returncode == 0, done.stderr
+    assert "no bytecode was written" in done.stdout and "syntax was checked" in done.stdout
+
+
+def test_a_failed_build_leaves_no_zip_of_an_earlier_one(tmp_path):
+    for name in ("function.zip", "python-layer.zip"):
+        (tmp_path / name).write_bytes(b"an earlier build, for arm64")
+    _refused(build("--arch", "i386", "--out", str(tmp_path)), tmp_path, "unknown architecture")
+    assert not (tmp_path / "python-layer.zip").exists()
+    assert not (tmp_path / "stage").exists()
 
 
 def test_over_lambdas_unzipped_limit(tmp_path):

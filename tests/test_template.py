@@ -22,7 +22,7 @@ ZIP, IMAGE = ROOT / "template.yaml", ROOT / "template-image.yaml"
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
 # What only one way has: the zip's code, runtime and layer; the image's package type.
 ZIP_ONLY = {"Runtime", "Handler", "CodeUri", "Layers"}
-IMAGE_ONLY = {"PackageType"}
+IMAGE_ONLY = {"PackageType", "ImageConfig"}
 # Read by the code behind the handler but not for a deployment to set: a stand-in Slack API for
 # the tests and the demo.
 NOT_DEPLOYED = {"SLACK_API_URL"}
@@ -113,9 +113,17 @@ def test_the_zip_way_deploys_what_build_sh_writes():
     assert layer["Properties"]["CompatibleArchitectures"] == props["Architectures"]
 
 
-def test_the_handler_is_the_dockerfiles_cmd():
-    props = function(load(ZIP))["Properties"]
-    assert [props["Handler"]] == handler_of(parse((ROOT / "Dockerfile").read_text()))
+def default_handler(template: dict) -> str:
+    return template["Parameters"]["Handler"]["Default"]
+
+
+def test_the_handler_is_a_parameter_defaulting_to_the_dockerfiles_cmd():
+    zip_template, image_template = load(ZIP), load(IMAGE)
+    assert function(zip_template)["Properties"]["Handler"] == {"Ref": "Handler"}
+    image_config = function(image_template)["Properties"]["ImageConfig"]
+    assert image_config == {"Command": [{"Ref": "Handler"}]}
+    cmd = handler_of(parse((ROOT / "Dockerfile").read_text()))
+    assert [default_handler(zip_template)] == [default_handler(image_template)] == cmd
 
 
 def test_the_image_way_builds_the_dockerfile():
@@ -150,7 +158,7 @@ def _modules(name: str) -> list[Path]:
 def environment_read_by_the_example() -> set[str]:
     """Every variable read (os.environ.get("X"), os.getenv("X"), os.environ["X"]) by the
     handler's module and everything of the repository it imports, at any depth."""
-    handler = function(load(ZIP))["Properties"]["Handler"]
+    handler = default_handler(load(ZIP))
     todo, seen, names = [ROOT / (handler.rpartition(".")[0] + ".py")], set(), set()
     while todo:
         source = todo.pop()
