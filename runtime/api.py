@@ -69,8 +69,12 @@ class Invocation:
 FALLBACK_TIMEOUT_MS = 3000
 
 
+# Milliseconds since 1970 have 13 digits until the year 2286; more is not a deadline.
+_DEADLINE_DIGITS = 16
+
+
 def _parse_deadline(value: str | None) -> int:
-    if value is not None and value.isascii() and value.isdigit():
+    if value is not None and value.isascii() and value.isdigit() and len(value) <= _DEADLINE_DIGITS:
         return int(value)
     log.warning(
         "Lambda-Runtime-Deadline-Ms is %s; assuming a %d ms deadline",

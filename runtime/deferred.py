@@ -8,10 +8,12 @@ is logged as skipped or discarded with the reason. Nothing is dropped silently, 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 
 from runtime import aio
+from runtime.errors import PROCESS_EXITS
 from runtime.watchdog import watchdog
 
 log = logging.getLogger("runtime")
@@ -34,12 +36,14 @@ class Callback:
 class Batch:
     """The callbacks of one invocation; closed once they have all been dealt with."""
 
-    __slots__ = ("callbacks", "closed", "position")
+    __slots__ = ("callbacks", "closed", "position", "request_id", "deferring")
 
-    def __init__(self) -> None:
+    def __init__(self, request_id: str) -> None:
         self.callbacks: list[Callback] = []
         self.closed = False
         self.position = 0  # callbacks before this one have been dealt with or are running
+        self.request_id = request_id
+        self.deferring = False  # False while the handler runs
 
 
 class Counts:
@@ -50,6 +54,9 @@ class Counts:
 
 
 _current: Batch | None = None
+# Taken to append to a batch and to close it: a `defer` from another thread either lands before
+# the batch closes (and runs) or finds it closed (and raises), never in between.
+_lock = threading.Lock()
 
 
 def defer(
@@ -68,30 +75,41 @@ def defer(
             f"defer() needs a callable, got {type(fn).__name__}"
             + (hint if hasattr(fn, "__await__") else "")
         )
-    batch = _current
-    if batch is None or batch.closed:
+    callback = Callback(fn, args, kwargs, always)
+    with _lock:
+        batch = _current
+        accepted = batch is not None and not batch.closed
+        if accepted:
+            batch.callbacks.append(callback)
+    if not accepted:
         raise RuntimeError(
             "defer() was called outside an invocation (at import time, or from a thread that "
             "outlived its invocation); the work would never run, so it is refused"
         )
-    batch.callbacks.append(Callback(fn, args, kwargs, always))
 
 
-def open_batch() -> Batch:
+def open_batch(request_id: str) -> Batch:
     global _current
-    _current = Batch()
+    _current = Batch(request_id)
     return _current
 
 
-def in_progress() -> tuple[str | None, list[str]]:
-    """The callback running now (if any) and those still waiting, for a shutdown report."""
+def in_progress() -> str:
+    """What the process is doing, for a shutdown report: idle, the handler, or a callback."""
     batch = _current
     if batch is None or batch.closed:
-        return None, []
+        return "while idle; no deferred work pending"
     names = [callback.name for callback in batch.callbacks]
-    if batch.position == 0:
-        return None, names
-    return names[batch.position - 1], names[batch.position :]
+    if not batch.deferring:
+        return (
+            f"while the handler of request {batch.request_id} was running; deferred callbacks "
+            f"registered, not started: {', '.join(names) or '(none)'}"
+        )
+    running = names[batch.position - 1] if batch.position else "(none)"
+    return (
+        f"deferred callback {running} was running; not started: "
+        f"{', '.join(names[batch.position :]) or '(none)'}"
+    )
 
 
 def run_batch(
@@ -108,10 +126,15 @@ def run_batch(
     """
     counts = Counts()
     callbacks = batch.callbacks
+    batch.deferring = True
     i = 0
     try:
-        while i < len(callbacks):
-            callback = callbacks[i]
+        while True:
+            with _lock:
+                if i >= len(callbacks):
+                    batch.closed = True
+                    break
+                callback = callbacks[i]
             i += 1
             batch.position = i
             if discard_reason is not None and not callback.always:
@@ -135,18 +158,21 @@ def run_batch(
                 result = callback.fn(*callback.args, **callback.kwargs)
                 if hasattr(type(result), "__await__"):
                     aio.run(result)
-            except Exception:
-                counts.failed += 1
-                log.exception("deferred callback %s failed", callback.name)
-            except BaseException as e:
+            except PROCESS_EXITS as e:
                 counts.failed += 1
                 log.exception("deferred callback %s raised %s", callback.name, type(e).__name__)
+                with _lock:
+                    batch.closed = True
                 _skip_rest(callbacks[i:], counts, f"the runtime is exiting on {type(e).__name__}")
                 raise
+            except BaseException:  # asyncio.CancelledError too: that callback's failure only
+                counts.failed += 1
+                log.exception("deferred callback %s failed", callback.name)
             finally:
                 watchdog.clear()
     finally:
-        batch.closed = True
+        with _lock:
+            batch.closed = True
     return counts
 
 

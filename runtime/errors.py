@@ -24,7 +24,14 @@ RESPONSE_TOO_LARGE = "Function.ResponseSizeTooLarge"
 UNHANDLED = "Unhandled"
 
 _RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+# Frames between the runtime and an async handler's own: the event loop awaiting it.
+_ASYNCIO_DIR = os.path.join(os.path.dirname(os.__file__), "asyncio") + os.sep
 _XRAY_CAUSE_LIMIT = 64 * 1024
+
+
+# What ends the process after the caller has its error. Every other exception, BaseException
+# subclasses such as asyncio.CancelledError included, is one invocation's failure.
+PROCESS_EXITS = (SystemExit, KeyboardInterrupt)
 
 
 class Fault(Exception):
@@ -49,7 +56,8 @@ def payload(
 
 
 def user_frames(tb: TracebackType | None) -> list[tuple[str, int | None, str, str | None]]:
-    """(file, line, function, code) of each frame from the first one that is not the runtime's.
+    """(file, line, function, code) of each frame from the first one that is the user's (not the
+    runtime's, nor the event loop's that awaited an async handler).
 
     Plain tuples, as the managed runtime formats them: no column carets in the trace.
     `traceback` is imported here, not at start-up: most invocations never fail.
@@ -58,9 +66,18 @@ def user_frames(tb: TracebackType | None) -> list[tuple[str, int | None, str, st
 
     frames = [(f.filename, f.lineno, f.name, f.line) for f in traceback.extract_tb(tb)]
     for i, frame in enumerate(frames):
-        if not frame[0].startswith(_RUNTIME_DIR):
+        if not frame[0].startswith((_RUNTIME_DIR, _ASYNCIO_DIR)):
             return frames[i:]
     return frames
+
+
+def message_of(exc: BaseException) -> str:
+    """`str(exc)`, or what `traceback` prints when that raises: an exception whose `__str__`
+    fails must still become an error payload, not a second exception in the runtime."""
+    try:
+        return str(exc)
+    except Exception:
+        return f"<exception str() failed: {type(exc).__name__}>"
 
 
 def from_exception(exc: BaseException, request_id: str = "") -> dict[str, object]:
@@ -69,7 +86,7 @@ def from_exception(exc: BaseException, request_id: str = "") -> dict[str, object
     import traceback
 
     trace = traceback.format_list(user_frames(exc.__traceback__))
-    return payload(str(exc), type(exc).__name__, trace, request_id)
+    return payload(message_of(exc), type(exc).__name__, trace, request_id)
 
 
 def xray_cause(exc: BaseException) -> str:
@@ -79,7 +96,7 @@ def xray_cause(exc: BaseException) -> str:
         "working_directory": os.getcwd(),
         "exceptions": [
             {
-                "message": str(exc),
+                "message": message_of(exc),
                 "type": exc.error_type if isinstance(exc, Fault) else type(exc).__name__,
                 "stack": [
                     {"label": name, "path": path, "line": line} for path, line, name, _ in frames

@@ -83,10 +83,12 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[0] is not None:
             import traceback
 
+            from runtime import errors
+
             etype, value, tb = record.exc_info
             result["stackTrace"] = traceback.format_tb(tb)
             result["errorType"] = etype.__name__
-            result["errorMessage"] = str(value)
+            result["errorMessage"] = errors.message_of(value)
             result["location"] = f"{record.pathname}:{record.funcName}:{record.lineno}"
         if getattr(record, "tenant_id", None) is not None:
             result["tenantId"] = record.tenant_id
@@ -114,6 +116,11 @@ def setup(log_format: str | None, log_level: str | None) -> None:
 
     global _raw_stdout
     _raw_stdout = sys.stdout
+    # Text that UTF-8 cannot encode (a lone surrogate from a JSON event's "\ud800") is written
+    # escaped, as stderr already does, instead of raising inside the runtime's own error report.
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="backslashreplace")
     sys.stdout = RedactingStream(sys.stdout, pattern(os.environ))
     _json = (log_format or "").upper() == "JSON"
     handler = _StdoutHandler()
@@ -129,6 +136,16 @@ def setup(log_format: str | None, log_level: str | None) -> None:
         runtime_logger.setLevel(level)
     else:
         runtime_logger.setLevel(logging.INFO)
+
+
+def flush_streams() -> None:
+    """Before `os._exit`: what the process wrote must reach Lambda's log even on a closed or
+    broken stream."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            continue
 
 
 def runtime_info(message: str, fields: dict[str, object]) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from runtime import aio, deferred, logs, marshal
 from runtime.api import Invocation, RuntimeAPI
 from runtime.context import LambdaContext
-from runtime.errors import CONTEXT_UNMARSHAL_ERROR, RESPONSE_TOO_LARGE, Fault
+from runtime.errors import CONTEXT_UNMARSHAL_ERROR, PROCESS_EXITS, RESPONSE_TOO_LARGE, Fault
 
 # The largest buffered response Lambda accepts: 6 MiB plus 100 bytes.
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100
@@ -38,7 +38,7 @@ def serve_one(
     started = time.perf_counter()
     logs.set_request(invocation.request_id, invocation.tenant_id)
     _set_trace_id(invocation.trace_id)
-    batch = deferred.open_batch()
+    batch = deferred.open_batch(invocation.request_id)
 
     body, content_type, failure = call_handler(handler, invocation)
     if failure is None and len(body) > MAX_RESPONSE_BYTES:
@@ -78,8 +78,8 @@ def serve_one(
             "coldStart": cold_start,
         },
     )
-    if failure is not None and not isinstance(failure, Exception):
-        raise failure  # SystemExit, KeyboardInterrupt...: the caller has its error; now exit
+    if isinstance(failure, PROCESS_EXITS):
+        raise failure  # the caller has its error; now exit
 
 
 def call_handler(

@@ -8,14 +8,12 @@ found in the logs), runs the hooks registered with `on_shutdown`, and exits with
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import sys
 import time
 from collections.abc import Callable
 
-from runtime import deferred
+from runtime import deferred, logs
 
 # Lambda's grace period for a runtime with an internal extension.
 GRACE_MS = 500
@@ -42,17 +40,20 @@ def install() -> None:
     _signal.signal(_signal.SIGTERM, _on_sigterm)
 
 
+_shutting_down = False
+
+
 def _on_sigterm(signum: int, frame: object) -> None:
+    global _shutting_down
+    if _shutting_down:
+        return  # a second SIGTERM while the hooks run: they run once, and are running now
+    _shutting_down = True
     started = time.monotonic()
-    running, pending = deferred.in_progress()
-    if running is None and not pending:
-        log.info("SIGTERM received while idle; no deferred work pending")
+    doing = deferred.in_progress()
+    if doing.startswith("while idle"):
+        log.info("SIGTERM received %s", doing)
     else:
-        log.warning(
-            "SIGTERM received: deferred callback %s was running; not started: %s",
-            running or "(none)",
-            ", ".join(pending) or "(none)",
-        )
+        log.warning("SIGTERM received%s%s", " " if doing.startswith("while") else ": ", doing)
     for i, hook in enumerate(_hooks):
         spent_ms = (time.monotonic() - started) * 1000
         name = getattr(hook, "__qualname__", repr(hook))
@@ -65,7 +66,5 @@ def _on_sigterm(signum: int, frame: object) -> None:
         except Exception:
             log.exception("shutdown hook %s failed", name)
     log.info("shutdown complete in %.1f ms", (time.monotonic() - started) * 1000)
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed or broken stream
-            stream.flush()
+    logs.flush_streams()
     os._exit(0)

@@ -39,7 +39,7 @@ def main() -> None:
             api.post_init_error(errors.to_json(payload), str(payload["errorType"]))
         except RuntimeAPIFatal as api_error:
             print(f"bootstrap: could not report the init error: {api_error}", file=sys.stderr)
-        sys.exit(1)
+        _exit(1)
 
     from runtime.loop import serve
 
@@ -53,7 +53,31 @@ def main() -> None:
         import logging
 
         logging.getLogger("runtime").critical("exiting: %s", e)
-        sys.exit(1)
+        _exit(1)
+    except SystemExit as e:  # from a handler or a callback; the caller has its answer
+        _exit(e.code)
+    except KeyboardInterrupt:
+        _exit(130)
+
+
+def _exit(code: object) -> None:
+    """End the process now, whatever threads the user's code left running.
+
+    `sys.exit` would wait for every non-daemon thread, so a thread left behind by a handler would
+    keep a runtime that must stop alive (Lambda then waits for the timeout). `atexit` handlers
+    still run (error trackers flush from them), then the streams are flushed and the process
+    ends with `os._exit`.
+    """
+    import atexit
+
+    from runtime import logs
+
+    status = code if isinstance(code, int) else (0 if code is None else 1)
+    if not isinstance(code, int) and code is not None:
+        print(code, file=sys.stderr)  # what sys.exit("message") prints
+    atexit._run_exitfuncs()
+    logs.flush_streams()
+    os._exit(status)
 
 
 def _start_shutdown_extension(api, env):

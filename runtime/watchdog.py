@@ -15,6 +15,7 @@ log = logging.getLogger("runtime")
 
 # How long before the deadline the warning is written: enough for the line to leave the process.
 WARN_BEFORE_DEADLINE_MS = 200
+_LONGEST_WAIT_S = 3600.0
 
 
 class Watchdog:
@@ -55,7 +56,8 @@ class Watchdog:
                 serial, name, deadline_ms, warn_at = job
                 now_ms = time.time() * 1000
                 if now_ms < warn_at:
-                    self._cond.wait((warn_at - now_ms) / 1000)
+                    # Bounded: a deadline days away must not overflow the wait; it is re-read.
+                    self._cond.wait(min((warn_at - now_ms) / 1000, _LONGEST_WAIT_S))
                     continue  # re-read: the job may have changed or ended meanwhile
                 log.warning(
                     "deferred callback %s is still running %d ms before the deadline; Lambda will "

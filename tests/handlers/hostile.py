@@ -1,0 +1,84 @@
+"""Handlers fed hostile or unlucky input: each one once crashed the process or lost work."""
+
+import asyncio
+import os
+import signal
+import sys
+import threading
+
+from basic import mark
+
+from runtime import defer, on_shutdown
+
+
+def unknown_action(event, context):
+    """An error message holding whatever the event held: a lone surrogate cannot be UTF-8."""
+    defer(mark, "never")  # discarded, and logged as such
+    raise ValueError("unknown action " + event["action"])
+
+
+class Unprintable(Exception):
+    def __str__(self):
+        raise RuntimeError("__str__ itself fails")
+
+
+def unprintable(event, context):
+    raise Unprintable()
+
+
+async def cancelled(event, context):
+    raise asyncio.CancelledError()
+
+
+async def _cancelled_callback():
+    raise asyncio.CancelledError()
+
+
+def cancelled_callback(event, context):
+    defer(_cancelled_callback)
+    defer(mark, "after-cancelled")
+    return "ack"
+
+
+def with_mark(event, context):
+    defer(mark, event.get("mark", "ran"))
+    return "ack"
+
+
+def _forever() -> None:
+    threading.Event().wait()
+
+
+def leaves_a_thread_then_exits(event, context):
+    threading.Thread(target=_forever, daemon=False).start()
+    if event.get("exit"):
+        sys.exit(3)
+    return "ack"
+
+
+def blocks_in_handler(event, context):
+    """Sits in the handler (not a callback) until the test sends SIGTERM."""
+    defer(mark, "registered-first")
+    mark("in-handler")
+    with open(event["fifo"]) as fifo:
+        fifo.read()
+
+
+_hook_runs = 0
+
+
+@on_shutdown
+def signals_again():
+    """A second SIGTERM arriving while the hooks run (Lambda's, or a user's kill)."""
+    global _hook_runs
+    _hook_runs += 1
+    print(f"hook run {_hook_runs}", flush=True)
+    if _hook_runs == 1:
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(1000):  # bytecode boundaries, where Python runs the signal handler
+            pass
+
+
+async def async_raises(event, context):
+    await asyncio.sleep(0)
+    raise KeyError("async handler's own error")
