@@ -10,8 +10,8 @@
 - On stdout Lambda cuts a log event at each newline, so a multi-line record (a traceback) has its
   inner newlines written as carriage returns and stays one CloudWatch event, like the error
   blocks the managed runtime writes.
-- Everything written to stdout is filtered for secrets (`runtime.redact`). Events are never
-  logged by the runtime.
+- Everything written to stdout and stderr is filtered for secrets (`runtime.redact`). Events
+  are never logged by the runtime.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def setup(log_format: str | None, log_level: str | None) -> None:
     global _json
     import os
 
-    from runtime.redact import RedactingStream, pattern
+    from runtime.redact import RedactingStream, held_prefixes, pattern
 
     global _raw_stdout
     _raw_stdout = sys.stdout
@@ -121,7 +121,10 @@ def setup(log_format: str | None, log_level: str | None) -> None:
     reconfigure = getattr(sys.stdout, "reconfigure", None)
     if reconfigure is not None:
         reconfigure(errors="backslashreplace")
-    sys.stdout = RedactingStream(sys.stdout, pattern(os.environ))
+    secrets, prefixes = pattern(os.environ), held_prefixes(os.environ)
+    sys.stdout = RedactingStream(sys.stdout, secrets, prefixes)
+    # Lambda ships stderr to CloudWatch too: logging's own error reports and thread tracebacks.
+    sys.stderr = RedactingStream(sys.stderr, secrets, prefixes)
     _json = (log_format or "").upper() == "JSON"
     handler = _StdoutHandler()
     handler.setFormatter(JsonFormatter() if _json else TextFormatter())
@@ -159,6 +162,9 @@ def runtime_info(message: str, fields: dict[str, object]) -> None:
         return
     now = time.time()
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
+    write_pending = getattr(sys.stdout, "write_pending", None)
+    if write_pending is not None:  # a print(..., end="") of this invocation comes first
+        write_pending()
     _raw_stdout.write(f"[INFO]\t{stamp}.{int(now * 1000) % 1000:03d}Z\t{_request_id}\t{message}\n")
 
 

@@ -1,16 +1,27 @@
-"""Keeping secrets out of the logs: everything the process writes to stdout passes through here.
+"""Keeping secrets out of the logs: everything the process writes to stdout and stderr passes here.
 
-Filtering the stream rather than log records covers `print`, `logging` at any level and the
-runtime's own error blocks alike. Two kinds of secret are masked:
+Filtering the streams rather than log records covers `print`, `logging` at any level, logging's
+own "--- Logging error ---" reports (stderr) and the runtime's error blocks alike. Two kinds of
+secret are masked:
 - known values: the contents of SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN, SLACK_APP_TOKEN,
   SLACK_CLIENT_SECRET, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, and of any variable named in
-  LAMBDA_RUNTIME_REDACT (comma-separated);
+  LAMBDA_RUNTIME_REDACT (comma-separated), also in the escaped forms Python and the runtime
+  write them in: newlines as carriage returns (Text logs), JSON string escapes (JSON logs, and
+  a JSON log of a printed dict), `repr` escapes (a printed dict or list);
 - shapes: Slack tokens (`xoxb-…`, `xoxp-…`, `xapp-…`…) and AWS access key ids (`AKIA…`, `ASIA…`).
-Bytes written to `sys.stdout.buffer` directly bypass the filter.
+
+A secret split across two writes is still masked: a write is passed on only up to its last
+newline (a log record, a `print`), and the rest waits for the next write or `flush`; if what
+would be passed on ends with the first lines of a multi-line secret, those wait too.
+
+Not covered: bytes written to `sys.stdout.buffer` or to file descriptors 1 and 2 directly (by
+C code, `os.write` or a subprocess), values shorter than 8 characters, and any other encoding of
+a secret (base64, URL quoting, hex).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from io import TextIOBase
@@ -33,29 +44,85 @@ _SHAPES = (
 _MIN_VALUE_LENGTH = 8
 
 
-def pattern(env: os._Environ[str] | dict[str, str]) -> re.Pattern[str]:
+def secret_values(env: os._Environ[str] | dict[str, str]) -> set[str]:
     names = list(SECRET_VARIABLES)
     names += [n.strip() for n in env.get("LAMBDA_RUNTIME_REDACT", "").split(",") if n.strip()]
-    values = {env[n] for n in names if len(env.get(n, "")) >= _MIN_VALUE_LENGTH}
+    return {env[n] for n in names if len(env.get(n, "")) >= _MIN_VALUE_LENGTH}
+
+
+def written_forms(value: str) -> set[str]:
+    """`value` as it appears in what the process writes, however Python or the runtime escaped
+    it on the way: as it is, Text logs' `\\r` for newlines, JSON (both ASCII modes), `repr`, and
+    JSON of a `repr` (a JSON log record of a printed dict)."""
+    text = value.replace("\n", "\r")
+    as_repr = repr(value)[1:-1]
+    forms = {value, text, as_repr}
+    for form in (value, as_repr):
+        forms.add(json.dumps(form, ensure_ascii=False)[1:-1])
+        forms.add(json.dumps(form)[1:-1])
+    return forms
+
+
+def pattern(env: os._Environ[str] | dict[str, str]) -> re.Pattern[str]:
+    forms = {form for value in secret_values(env) for form in written_forms(value)}
     # Longest first, so a secret that contains another is masked whole.
-    alternatives = [re.escape(v) for v in sorted(values, key=len, reverse=True)] + list(_SHAPES)
+    alternatives = [re.escape(v) for v in sorted(forms, key=len, reverse=True)] + list(_SHAPES)
     return re.compile("|".join(alternatives))
 
 
-class RedactingStream:
-    """A text stream wrapper; every write is one write to the wrapped stream, masked."""
+def held_prefixes(env: os._Environ[str] | dict[str, str]) -> tuple[str, ...]:
+    """The first lines of each multi-line secret form: text ending in one of them is held back
+    until the next write shows whether the secret follows."""
+    prefixes = set()
+    for value in secret_values(env):
+        for form in written_forms(value):
+            for end, char in enumerate(form[:-1]):
+                if char in "\n\r":
+                    prefixes.add(form[: end + 1])
+    return tuple(sorted(prefixes, key=len, reverse=True))
 
-    def __init__(self, stream: TextIOBase, secrets: re.Pattern[str]) -> None:
+
+class RedactingStream:
+    """A text stream wrapper that masks secrets, passing on whole lines (see the module)."""
+
+    def __init__(
+        self, stream: TextIOBase, secrets: re.Pattern[str], prefixes: tuple[str, ...] = ()
+    ) -> None:
         self._stream = stream
         self._sub = secrets.sub
+        self._prefixes = prefixes
+        self._pending = ""
 
     def write(self, text: str) -> int:
-        self._stream.write(self._sub(MASK, text))
+        data = self._pending + text if self._pending else text
+        cut = data.rfind("\n") + 1
+        if cut and self._prefixes:
+            cut = self._before_partial_secret(data, cut)
+        if cut:
+            self._stream.write(self._sub(MASK, data[:cut]))
+        self._pending = data[cut:]
         return len(text)
+
+    def _before_partial_secret(self, data: str, cut: int) -> int:
+        head = data[:cut]
+        for prefix in self._prefixes:
+            if head.endswith(prefix):
+                return cut - len(prefix)
+        return cut
+
+    def write_pending(self) -> None:
+        """Pass on a line still waiting for its end (before the runtime writes a line itself)."""
+        if self._pending:
+            pending, self._pending = self._pending, ""
+            self._stream.write(self._sub(MASK, pending))
+
+    def flush(self) -> None:
+        self.write_pending()
+        self._stream.flush()
 
     def writelines(self, lines) -> None:
         for line in lines:
             self.write(line)
 
     def __getattr__(self, name: str):
-        return getattr(self._stream, name)  # buffer, flush, fileno, encoding, isatty...
+        return getattr(self._stream, name)  # buffer, fileno, encoding, isatty...

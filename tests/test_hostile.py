@@ -168,3 +168,26 @@ def test_a_defer_racing_the_end_of_the_deferred_phase_either_runs_or_raises():
 
     assert said in (["refused"], ["returned"])
     assert ran == (["first"] if said == ["refused"] else ["first", "late"])
+
+
+PEM = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0B\nAQEFAASCBKcwggSjAgEAAoIB\n-----END PRIVATE KEY-----"
+QUOTED = 'pa"ss\\word-with-quotes'
+
+
+@pytest.mark.parametrize("log_format", ["Text", "JSON"])
+def test_secrets_are_masked_in_every_form_the_process_writes(runtime, log_format):
+    api, proc = runtime(
+        "hostile.leaks_every_way",
+        AWS_LAMBDA_LOG_FORMAT=log_format,
+        MY_PEM=PEM,
+        MY_QUOTED=QUOTED,
+        LAMBDA_RUNTIME_REDACT="MY_PEM,MY_QUOTED",
+    )
+    request_id = api.push({})
+    assert api.outcome(request_id).body == b'"ack"'
+    output = proc.wait_output("invocation done")
+    body_lines = PEM.splitlines()[1:-1]
+    for fragment in [*body_lines, 'pa"ss', 'pa\\"ss', "ss\\word", "ss\\\\word", "word-with-quotes"]:
+        assert fragment not in output, (fragment, output)
+    assert "--- Logging error ---" in output  # logging's report reached stderr, masked
+    assert " was split" in output and output.count("[REDACTED]") >= 8

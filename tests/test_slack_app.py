@@ -112,6 +112,20 @@ def test_each_event_id_and_each_body_is_handled_once(app, calls):
     assert [c.get("text") for c in calls] == ["<@B0BOT> hello", "<@B0BOT> hello", "t"]
 
 
+def test_the_same_signed_bytes_under_another_content_type_are_the_same_request(app, calls):
+    """Content-Type is not signed: a captured event replayed as a form (or a command as JSON)
+    within the 5 minutes must read as what was signed, and be caught as a duplicate."""
+    event = mention_body("Ev9")
+    first = app.handler(signed_event(event, JSON))
+    replay = app.handler(signed_event(event, FORM))
+    command = command_body("once", "http://r")
+    as_form = app.handler(signed_event(command, FORM))
+    as_json = app.handler(signed_event(command, JSON))
+
+    assert [a["statusCode"] for a in (first, replay, as_form, as_json)] == [200] * 4
+    assert [c.get("text") for c in calls] == ["<@B0BOT> hello", "once"]
+
+
 def test_slack_checks_are_answered_every_time(app):
     challenge = json.dumps({"type": "url_verification", "challenge": "c-1"}).encode()
     for _ in range(2):

@@ -48,17 +48,22 @@ class SlackRequest:
 
 
 def parse(request: Request) -> SlackRequest:
-    """The Slack request in `request` (already verified); `BadRequest` if it is not one."""
+    """The Slack request in `request` (already verified); `BadRequest` if it is not one.
+
+    How the body is read is decided by the body itself (JSON when it starts with `{`, as Bolt
+    decides, or with `[` or `"`, which no urlencoded form starts with), never by Content-Type: the signature covers the bytes, not the headers, so a
+    captured request replayed with another content type must still read as the same request and
+    get the same duplicate key. A content type that is neither form nor JSON is refused."""
+    if request.content_type not in (FORM, JSON):
+        shown = request.content_type or "none"
+        raise BadRequest(f"expected a form or JSON body, got content type {shown}")
     body_key = "body:" + hashlib.sha256(request.body).hexdigest()
-    if request.content_type == FORM:
-        kind, body, route = _form(request.body)
-        return SlackRequest(kind, body, route, body_key, request)
-    if request.content_type == JSON:
+    if request.body.lstrip()[:1] in (b"{", b"[", b'"'):
         kind, body, route, event_id = _events_api(request.body)
         key = f"event:{event_id}" if event_id else body_key
         return SlackRequest(kind, body, route, key, request)
-    shown = request.content_type or "none"
-    raise BadRequest(f"expected a form or JSON body, got content type {shown}")
+    kind, body, route = _form(request.body)
+    return SlackRequest(kind, body, route, body_key, request)
 
 
 def _form(raw: bytes) -> tuple[str, dict, str]:

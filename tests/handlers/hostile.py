@@ -82,3 +82,24 @@ def signals_again():
 async def async_raises(event, context):
     await asyncio.sleep(0)
     raise KeyError("async handler's own error")
+
+
+def leaks_every_way(event, context):
+    """Each way a secret once reached the logs unmasked."""
+    import json
+    import logging
+
+    pem, quoted = os.environ["MY_PEM"], os.environ["MY_QUOTED"]
+    log = logging.getLogger("app")
+    log.warning("the key is %s", pem)  # multi-line: \r in Text, \n escaped in JSON
+    log.warning("quoted %s", quoted)  # " and \ escaped in JSON
+    log.warning({"nested": quoted})  # a dict message: repr, then JSON
+    print({"nested": quoted})  # repr escapes
+    print(json.dumps({"nested": quoted}))  # JSON the user made
+    sys.stdout.write(quoted[:6])  # one secret, two writes
+    sys.stdout.write(quoted[6:] + " was split\n")
+    sys.stdout.write(pem[: pem.index("\n") + 1])  # a multi-line one, split after its first line
+    sys.stdout.write(pem[pem.index("\n") + 1 :] + "\n")
+    log.error("%d", pem)  # formatting fails: logging reports it, arguments included, on stderr
+    print("end of leaks", flush=True)
+    return "ack"
