@@ -170,7 +170,14 @@ def test_a_defer_racing_the_end_of_the_deferred_phase_either_runs_or_raises():
     assert ran == (["first"] if said == ["refused"] else ["first", "late"])
 
 
-PEM = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0B\nAQEFAASCBKcwggSjAgEAAoIB\n-----END PRIVATE KEY-----"
+PEM = "\n".join(
+    [
+        "-----BEGIN PRIVATE KEY-----",
+        "MIIEvQIBADANBgkqhkiG9w0B",
+        "AQEFAASCBKcwggSjAgEAAoIB",
+        "-----END PRIVATE KEY-----",
+    ]
+)
 QUOTED = 'pa"ss\\word-with-quotes'
 
 

@@ -51,9 +51,10 @@ def parse(request: Request) -> SlackRequest:
     """The Slack request in `request` (already verified); `BadRequest` if it is not one.
 
     How the body is read is decided by the body itself (JSON when it starts with `{`, as Bolt
-    decides, or with `[` or `"`, which no urlencoded form starts with), never by Content-Type: the signature covers the bytes, not the headers, so a
-    captured request replayed with another content type must still read as the same request and
-    get the same duplicate key. A content type that is neither form nor JSON is refused."""
+    decides, or with `[` or `"`, which no urlencoded form starts with), never by Content-Type:
+    the signature covers the bytes, not the headers, so a captured request replayed with another
+    content type must still read as the same request and get the same duplicate key. A content
+    type that is neither form nor JSON is refused."""
     if request.content_type not in (FORM, JSON):
         shown = request.content_type or "none"
         raise BadRequest(f"expected a form or JSON body, got content type {shown}")
