@@ -7,9 +7,13 @@ invocations lets async clients (connection pools, sessions) be reused like sync 
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Awaitable
 
 _loop = None
+log = logging.getLogger("runtime")
+_CANCEL_GRACE_S = 0.1
 
 
 def run(awaitable: Awaitable[object]) -> object:
@@ -20,3 +24,42 @@ def run(awaitable: Awaitable[object]) -> object:
         _loop = asyncio.new_event_loop()
         asyncio.set_event_loop(_loop)
     return _loop.run_until_complete(awaitable)
+
+
+def settle(deadline_ms: int, margin_ms: int) -> None:
+    """Tasks an async handler or callback started and never awaited, run before the next event.
+
+    Left alone they would run during a later invocation (or never, once Lambda freezes the
+    environment). They get until the deadline's safety margin; each that fails is logged with its
+    traceback, each still unfinished then is cancelled and logged by name, like a skipped
+    callback.
+    """
+    loop = _loop
+    if loop is None or loop.is_closed():
+        return
+    import asyncio
+
+    pending = {task for task in asyncio.all_tasks(loop) if not task.done()}
+    if not pending:
+        return
+    left_s = (deadline_ms - margin_ms) / 1000 - time.time()
+    if left_s > 0:
+        finished, pending = loop.run_until_complete(asyncio.wait(pending, timeout=left_s))
+        for task in finished:
+            if not task.cancelled() and (error := task.exception()) is not None:
+                log.error("asyncio task %s failed", task.get_name(), exc_info=error)
+    for task in pending:
+        task.cancel()
+        log.warning(
+            "asyncio task %s cancelled: still running at the deadline's %d ms safety margin",
+            task.get_name(),
+            margin_ms,
+        )
+    if pending:  # a moment to act on the cancellation; one that ignores it is said to
+        _, stubborn = loop.run_until_complete(asyncio.wait(pending, timeout=_CANCEL_GRACE_S))
+        for task in stubborn:
+            log.warning(
+                "asyncio task %s ignored its cancellation; it may run during a later "
+                "invocation, where defer() from it is refused",
+                task.get_name(),
+            )

@@ -7,6 +7,7 @@ is logged as skipped or discarded with the reason. Nothing is dropped silently, 
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -36,7 +37,7 @@ class Callback:
 class Batch:
     """The callbacks of one invocation; closed once they have all been dealt with."""
 
-    __slots__ = ("callbacks", "closed", "position", "request_id", "deferring")
+    __slots__ = ("callbacks", "closed", "position", "request_id", "deferring", "older_threads")
 
     def __init__(self, request_id: str) -> None:
         self.callbacks: list[Callback] = []
@@ -44,6 +45,8 @@ class Batch:
         self.position = 0  # callbacks before this one have been dealt with or are running
         self.request_id = request_id
         self.deferring = False  # False while the handler runs
+        # Threads alive when the invocation began: any but a pool worker belongs to an earlier one.
+        self.older_threads = {thread.ident for thread in threading.enumerate()}
 
 
 class Counts:
@@ -54,6 +57,9 @@ class Counts:
 
 
 _current: Batch | None = None
+# The batch of the invocation whose code is running, in the context asyncio copies into every
+# task it creates: a task started by an earlier invocation still names that one's batch.
+_owner: contextvars.ContextVar[Batch | None] = contextvars.ContextVar("batch", default=None)
 # Taken to append to a batch and to close it: a `defer` from another thread either lands before
 # the batch closes (and runs) or finds it closed (and raises), never in between.
 _lock = threading.Lock()
@@ -76,21 +82,35 @@ def defer(
             + (hint if hasattr(fn, "__await__") else "")
         )
     callback = Callback(fn, args, kwargs, always)
+    owner = _owner.get()
     with _lock:
-        batch = _current
-        accepted = batch is not None and not batch.closed
+        batch = owner if owner is not None else _current
+        accepted = (
+            batch is not None and not batch.closed and (owner is not None or not _left_over(batch))
+        )
         if accepted:
             batch.callbacks.append(callback)
     if not accepted:
         raise RuntimeError(
-            "defer() was called outside an invocation (at import time, or from a thread that "
-            "outlived its invocation); the work would never run, so it is refused"
+            "defer() was called outside an invocation (at import time, or from a thread or "
+            "task that outlived the invocation that started it); the work would never run in "
+            "its own invocation, so it is refused"
         )
+
+
+def _left_over(batch: Batch) -> bool:
+    """A thread (new threads carry no context) started by an earlier invocation. A thread pool's
+    worker is the exception: it outlives invocations by design and runs what this one gave it."""
+    if threading.get_ident() not in batch.older_threads:
+        return False
+    target = getattr(threading.current_thread(), "_target", None)
+    return getattr(target, "__module__", None) != "concurrent.futures.thread"
 
 
 def open_batch(request_id: str) -> Batch:
     global _current
     _current = Batch(request_id)
+    _owner.set(_current)  # the main thread's context, copied by the tasks this invocation starts
     return _current
 
 

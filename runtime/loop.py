@@ -58,6 +58,7 @@ def serve_one(
     else:
         discard_reason = None
     counts = deferred.run_batch(batch, invocation.deadline_ms, margin_ms, discard_reason)
+    aio.settle(invocation.deadline_ms, margin_ms)
     finished = time.perf_counter()
 
     ack_ms = (acknowledged - started) * 1000

@@ -198,3 +198,52 @@ def test_secrets_are_masked_in_every_form_the_process_writes(runtime, log_format
         assert fragment not in output, (fragment, output)
     assert "--- Logging error ---" in output  # logging's report reached stderr, masked
     assert " was split" in output and output.count("[REDACTED]") >= 8
+
+
+def ran_before_next(api, name: str, n: int) -> bool:
+    """The mark arrived before the runtime asked for its n-th event."""
+    paths = api.paths()
+    nexts = [i for i, p in enumerate(paths) if p == "/invocation/next"]
+    return f"/mark/{name}" in paths and paths.index(f"/mark/{name}") < nexts[n - 1]
+
+
+def test_tasks_an_async_handler_did_not_await_run_in_its_invocation(runtime):
+    api, proc = runtime("hostile.leaves_a_task")
+    api.push({})
+    api.wait_for(until_next(2))
+    assert ran_before_next(api, "task-finished", 2)
+
+
+def test_a_task_that_never_finishes_is_cancelled_at_the_margin_and_named(runtime):
+    api, proc = runtime("hostile.leaves_a_task", LAMBDA_RUNTIME_DEFER_MARGIN_MS="500")
+    request_id = api.push({"stuck": True}, timeout_ms=1500)
+    api.wait_for(until_next(2))
+    assert ran_before_next(api, "task-finished", 2)
+    output = proc.wait_output(f"{request_id}\tinvocation done")
+    assert "asyncio task stuck-task cancelled: still running at the deadline's 500 ms" in output
+
+
+def test_a_task_left_from_an_earlier_invocation_cannot_defer_into_a_later_one(runtime):
+    api, proc = runtime("hostile.task_outlives_its_invocation")
+    api.outcome(api.push({}, timeout_ms=1000))
+    proc.wait_output("asyncio task stubborn ignored its cancellation")
+    api.outcome(api.push({}))
+    api.wait_for(lambda rs: any(r.path == "/mark/task-defer-refused" for r in rs))
+    assert "/mark/task-defer-accepted" not in api.paths()
+
+
+def test_a_thread_left_from_an_earlier_invocation_cannot_defer_into_a_later_one(runtime):
+    api, _ = runtime("hostile.thread_outlives_its_invocation")
+    api.outcome(api.push({"start": True}))
+    api.outcome(api.push({}))
+    api.wait_for(lambda rs: any(r.path == "/mark/thread-defer-refused" for r in rs))
+    assert "/mark/thread-defer-accepted" not in api.paths()
+
+
+def test_a_thread_pool_worker_defers_for_the_invocation_that_gave_it_work(runtime):
+    api, _ = runtime("hostile.pool_worker_defers")
+    for n in (1, 2, 3):
+        api.push({"n": n})
+    api.wait_for(until_next(4))
+    for n in (1, 2, 3):
+        assert ran_before_next(api, f"pool-{n}", n + 1)

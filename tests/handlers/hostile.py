@@ -1,6 +1,7 @@
 """Handlers fed hostile or unlucky input: each one once crashed the process or lost work."""
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -103,3 +104,81 @@ def leaks_every_way(event, context):
     log.error("%d", pem)  # formatting fails: logging reports it, arguments included, on stderr
     print("end of leaks", flush=True)
     return "ack"
+
+
+async def leaves_a_task(event, context):
+    """Starts tasks and returns without awaiting them: they must run in this invocation."""
+
+    async def finishes():
+        await asyncio.sleep(0)
+        mark("task-finished")
+
+    async def never_finishes():
+        await asyncio.Event().wait()
+
+    asyncio.create_task(finishes(), name="finishes")
+    if event.get("stuck"):
+        asyncio.create_task(never_finishes(), name="stuck-task")
+    return "ack"
+
+
+_resume = None
+
+
+async def task_outlives_its_invocation(event, context):
+    """First call: a task that ignores its cancellation and waits. Second call: let it go on;
+    its defer() belongs to the first invocation, which is over, so it must be refused."""
+    global _resume
+    if _resume is None:
+        _resume = asyncio.Event()
+
+        async def stubborn():
+            with contextlib.suppress(asyncio.CancelledError):  # ignores it
+                await asyncio.sleep(3600)
+            await _resume.wait()
+            try:
+                defer(mark, "task-defer-accepted")
+            except RuntimeError:
+                mark("task-defer-refused")
+
+        asyncio.create_task(stubborn(), name="stubborn")
+        return "first"
+    _resume.set()
+    for _ in range(10):
+        await asyncio.sleep(0)
+    return "second"
+
+
+_thread_go = threading.Event()
+_pool = None
+
+
+def thread_outlives_its_invocation(event, context):
+    if event.get("start"):
+
+        def late():
+            _thread_go.wait()
+            try:
+                defer(mark, "thread-defer-accepted")
+            except RuntimeError:
+                mark("thread-defer-refused")
+
+        thread = threading.Thread(target=late, name="late-thread")
+        thread.start()
+        return "started"
+    _thread_go.set()
+    for thread in threading.enumerate():
+        if thread.name == "late-thread":
+            thread.join()
+    return "joined"
+
+
+def pool_worker_defers(event, context):
+    """A thread pool made once and reused: its worker defers for the invocation that asked."""
+    global _pool
+    from concurrent.futures import ThreadPoolExecutor
+
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=1)
+    _pool.submit(defer, mark, f"pool-{event['n']}").result()
+    return "ok"
