@@ -78,3 +78,78 @@ def _rss_kib(pid: int) -> int:
 
 def _fd_count(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+SECRET_VALUE = 'soak"secret\\value-0123456789'
+# What each kind of tests/handlers/soak_hostile.py registers: (callbacks, failing, discarded).
+REGISTERED = {
+    "sync": (3, 0, 0),  # count, and chain which defers one more
+    "async": (2, 0, 0),  # an async callback, and a sync one
+    "threads": (4, 0, 0),  # two worker threads defer two each while the handler waits
+    "error": (2, 0, 1),  # one discarded, one always=True that runs
+    "cancelled_callback": (2, 1, 0),  # an async callback raising CancelledError, then count
+    "cancelled_handler": (1, 0, 1),  # an async handler raising CancelledError
+    "unawaited": (1, 0, 0),  # and a task left running
+    "secrets": (1, 0, 0),  # and the secret down every log path
+}
+
+
+@pytest.mark.slow
+def test_second_soak_hostile_paths_nothing_lost_no_secret_flat():
+    """Async and sync handlers, callbacks deferring more, defer from worker threads, handler
+    errors, cancelled handlers and callbacks, un-awaited tasks and a secret in every log path."""
+    rng = random.Random(13)
+    kinds = rng.choices(list(REGISTERED), k=INVOCATIONS)
+    env = {
+        "LAMBDA_RUNTIME_PYTHON": os.environ.get("SOAK_PYTHON", _venv_python()),
+        "SOAK_SECRET": SECRET_VALUE,
+        "LAMBDA_RUNTIME_REDACT": "SOAK_SECRET",
+    }
+    failing = {"error", "cancelled_handler"}
+    with Emulator("soak_hostile.handler", HANDLERS, env, timeline=None) as emulator:
+        started = time.monotonic()
+        for n, kind in enumerate(kinds):
+            result = emulator.invoke({"kind": kind, "n": n})
+            assert (result.function_error is not None) == (kind in failing), (n, result)
+            if n == WARM_UP:
+                emulator.wait_idle()
+                pid = emulator.runtime_pid
+                warm = _rss_kib(pid), _fd_count(pid), _thread_count(pid)
+        emulator.wait_idle()
+        elapsed = time.monotonic() - started
+        assert emulator.runtime_pid == pid  # one process throughout
+        end = _rss_kib(pid), _fd_count(pid), _thread_count(pid)
+        timelines = emulator.timelines
+        output = emulator.output
+
+    assert len({t.request_id for t in timelines}) == len(timelines) == INVOCATIONS
+    totals = {"run": 0, "failed": 0, "skipped": 0, "discarded": 0}
+    for match in re.finditer(
+        r"callbacks_run=(\d+) failed=(\d+) skipped=(\d+) discarded=(\d+)", output
+    ):
+        for key, value in zip(totals, match.groups(), strict=True):
+            totals[key] += int(value)
+    registered = sum(REGISTERED[k][0] for k in kinds)
+    assert totals["run"] + totals["skipped"] + totals["discarded"] == registered, totals
+    assert totals["failed"] == sum(REGISTERED[k][1] for k in kinds)
+    assert totals["discarded"] == sum(REGISTERED[k][2] for k in kinds)
+    # Each failure and each discard is also its own log line, with its reason.
+    assert output.count("deferred callback cancelled failed") == totals["failed"]
+    assert output.count("discarded: the invocation failed") == totals["discarded"]
+    assert output.count("Traceback (most recent call last)") >= totals["failed"]
+    # The secret, in none of the forms it was written in.
+    for form in ('soak"secret', 'soak\\"secret', "secret\\value", "secret\\\\value", "0123456789"):
+        assert form not in output, form
+    assert output.count("--- Logging error ---") == kinds.count("secrets")
+    growth_kib = end[0] - warm[0]
+    print(
+        f"\nsoak 2: {INVOCATIONS} invocations in {elapsed:.1f} s ({INVOCATIONS / elapsed:.0f}/s);"
+        f" RSS {warm[0]} -> {end[0]} KiB (+{growth_kib} KiB after {WARM_UP} warm-up); "
+        f"fds {warm[1]} -> {end[1]}; threads {warm[2]} -> {end[2]}; callbacks {totals}"
+    )
+    assert growth_kib < 1024
+    assert end[1] <= warm[1] and end[2] <= warm[2]
+
+
+def _thread_count(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
