@@ -28,27 +28,24 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
-import codecs
 import collections
 import contextlib
 import json
 import os
-import select
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import TextIO
 
+from devtools.emulator_invocation import Invocation, Timeline, error_headers, ms, trace_id
+from devtools.emulator_io import OutputPipe, peer_alive, reply, serve
 from devtools.invoke import INVOKE_PATH, InvokeResult, invoke
 from devtools.lambda_env import lambda_env
-from devtools.loopback import QuietHTTPServer
 from devtools.ports import PortTaken, taken
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,69 +72,6 @@ _INVOKE_API_ALIASES = {
     "x-amzn-trace-id": "Lambda-Runtime-Trace-Id",
     "x-amz-tenant-id": "Lambda-Runtime-Aws-Tenant-Id",
 }
-
-
-@dataclass
-class Timeline:
-    """One invocation as it happened; milliseconds, measured by the emulator's clock."""
-
-    request_id: str
-    status: str  # ok | error | timeout | exited | init error | no response
-    timed_out: bool
-    cold_start: bool
-    ack_ms: float  # invoke received -> caller's answer written (queue and init included)
-    deferred_ms: float | None  # response posted -> runtime back on /next; None if never posted
-    queued_ms: float  # invoke received -> event handed to the runtime (init included when cold)
-    duration_ms: float | None  # handed over -> ended: what the timeout applies to
-    total_ms: float  # invoke received -> ended
-    timeout_s: float
-    invocation_id: str | None = None  # the Lambda-Runtime-Invocation-Id the runtime echoed
-
-    def line(self) -> str:
-        def ms(value: float | None) -> str:
-            return "-" if value is None else f"{value:.1f} ms"
-
-        return (
-            f"emulator: {self.request_id[:8]} {self.status:<10} ack {ms(self.ack_ms)} | "
-            f"deferred {ms(self.deferred_ms)} | duration {ms(self.duration_ms)} "
-            f"(timeout {self.timeout_s:g} s{', TIMED OUT' if self.timed_out else ''}) | "
-            f"total {ms(self.total_ms)}"
-            + (f" | cold start, queued {ms(self.queued_ms)}" if self.cold_start else "")
-        )
-
-
-class _Invocation:
-    """An invoke from its arrival to its timeline: the caller's side and the runtime's side."""
-
-    def __init__(self, body: bytes, next_headers: dict[str, str]) -> None:
-        self.request_id = str(uuid.uuid4())
-        self.body = body
-        self.next_headers = next_headers
-        self.received = time.perf_counter()
-        self.handed: float | None = None
-        self.deadline = 0.0  # time.monotonic() at which it times out, once handed over
-        self.cold_start = False
-        self.posted: float | None = None
-        self.ended: float | None = None
-        self.written: float | None = None
-        self.status = "no response"
-        self.timed_out = False
-        self.echoed_invocation_id: str | None = None
-        self.answer: tuple[int, bytes, dict[str, str]] | None = None
-        self.answered = threading.Event()
-
-    def respond(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-        if self.answer is None:
-            self.answer = (status, body, headers)
-            self.answered.set()
-
-    def fail(self, error_type: str, message: str) -> None:
-        body = json.dumps({"errorType": error_type, "errorMessage": message}).encode()
-        self.respond(200, body, _error_headers())
-
-
-def _error_headers() -> dict[str, str]:
-    return {"Content-Type": "application/json", "X-Amz-Function-Error": "Unhandled"}
 
 
 class Emulator:
@@ -171,8 +105,8 @@ class Emulator:
         self._runtime_log = runtime_log
         self._extra_env = dict(env or {})
         self._cond = threading.Condition()
-        self._queue: collections.deque[_Invocation] = collections.deque()
-        self._current: _Invocation | None = None
+        self._queue: collections.deque[Invocation] = collections.deque()
+        self._current: Invocation | None = None
         self._proc: subprocess.Popen | None = None
         self._fresh = False  # the running process has not been handed an event yet
         self._frozen = False
@@ -182,11 +116,11 @@ class Emulator:
         self._init_error: bytes | None = None
         self._output: list[str] = []
         self._output_lock = threading.Lock()  # taken after _cond, never before it
-        self._pipe: _OutputPipe | None = None
+        self._pipe: OutputPipe | None = None
 
-        self._runtime_server = _serve(self._runtime_request, 0)
+        self._runtime_server = serve(self._runtime_request, 0)
         try:
-            self._invoke_server = _serve(self._invoke_request, port)
+            self._invoke_server = serve(self._invoke_request, port)
         except OSError as e:
             self._runtime_server.shutdown()
             self._runtime_server.server_close()
@@ -255,11 +189,11 @@ class Emulator:
     # -- the Invoke API -------------------------------------------------------------------
     def _invoke_request(self, http: BaseHTTPRequestHandler, body: bytes) -> None:
         if http.command != "POST" or http.path.split("?")[0] != INVOKE_PATH:
-            return _reply(http, 404, b'{"message": "unknown path"}')
-        inv = _Invocation(body, self._next_headers(http.headers))
+            return reply(http, 404, b'{"message": "unknown path"}')
+        inv = Invocation(body, self._next_headers(http.headers))
         with self._cond:
             if self._closed:
-                return _reply(http, 503, b'{"message": "emulator closed"}')
+                return reply(http, 503, b'{"message": "emulator closed"}')
             self._submitted += 1
             self._queue.append(inv)
             if self._proc is None:
@@ -274,7 +208,7 @@ class Emulator:
         }
         # The caller may have gone away; the invocation goes on regardless, as on Lambda.
         with contextlib.suppress(OSError):
-            _reply(http, status, answer, headers)
+            reply(http, status, answer, headers)
         with self._cond:
             inv.written = time.perf_counter()
             self._record_if_done(inv)
@@ -286,7 +220,7 @@ class Emulator:
         headers = {
             "Content-Type": "application/json",
             "Lambda-Runtime-Invoked-Function-Arn": arn,
-            "Lambda-Runtime-Trace-Id": _trace_id(),
+            "Lambda-Runtime-Trace-Id": trace_id(),
         }
         for raw_name, value in request_headers.items():
             lower = raw_name.lower()
@@ -311,15 +245,15 @@ class Emulator:
         if http.command == "POST" and path == "/init/error":
             with self._cond:
                 self._init_error = body or b'{"errorType": "Runtime.Unknown"}'
-            return _reply(http, 202, b'{"status": "OK"}')
+            return reply(http, 202, b'{"status": "OK"}')
         parts = path.split("/")  # "", "invocation", id, "response"|"error"
         if http.command == "POST" and len(parts) == 4 and parts[1] == "invocation":
             return self._post_outcome(http, parts[2], parts[3], body)
-        _reply(http, 404, b'{"errorType": "InvalidRequest", "errorMessage": "unknown path"}')
+        reply(http, 404, b'{"errorType": "InvalidRequest", "errorMessage": "unknown path"}')
 
     def _next(self, http: BaseHTTPRequestHandler) -> None:
         with self._cond:
-            if not _peer_alive(http.connection):
+            if not peer_alive(http.connection):
                 return  # a /next from a process already killed: it must not end anything
             if self._current is not None:
                 if self._pipe is not None:
@@ -331,7 +265,7 @@ class Emulator:
             self._cond.notify_all()
             while not self._queue and not self._closed:
                 self._cond.wait()
-            if self._closed or not _peer_alive(http.connection):
+            if self._closed or not peer_alive(http.connection):
                 return
             inv = self._queue.popleft()
             inv.handed = time.perf_counter()
@@ -348,21 +282,21 @@ class Emulator:
             "Lambda-Runtime-Aws-Request-Id": inv.request_id,
             "Lambda-Runtime-Deadline-Ms": str(deadline_ms),
         }
-        _reply(http, 200, inv.body, headers)
+        reply(http, 200, inv.body, headers)
 
     def _post_outcome(self, http, request_id: str, kind: str, body: bytes) -> None:
         with self._cond:
             inv = self._current
             if inv is None or inv.request_id != request_id:
                 if request_id in self._timed_out_ids:
-                    return _reply(http, 410, b'{"errorType": "InvocationTimedOut"}')
-                return _reply(http, 400, b'{"errorType": "InvalidRequestID"}')
+                    return reply(http, 410, b'{"errorType": "InvocationTimedOut"}')
+                return reply(http, 400, b'{"errorType": "InvalidRequestID"}')
             if inv.posted is not None:
-                return _reply(http, 403, b'{"errorType": "InvalidStateTransition"}')
+                return reply(http, 403, b'{"errorType": "InvalidStateTransition"}')
             if kind == "response" and len(body) > MAX_RESPONSE_BYTES:
-                return _reply(http, 413, b'{"errorType": "RequestEntityTooLarge"}')
+                return reply(http, 413, b'{"errorType": "RequestEntityTooLarge"}')
             if kind not in ("response", "error"):
-                return _reply(http, 404, b'{"errorType": "InvalidRequest"}')
+                return reply(http, 404, b'{"errorType": "InvalidRequest"}')
             inv.posted = time.perf_counter()
             inv.echoed_invocation_id = http.headers.get("Lambda-Runtime-Invocation-Id")
             if kind == "response":
@@ -371,8 +305,8 @@ class Emulator:
                 inv.respond(200, body, {"Content-Type": content_type})
             else:
                 inv.status = "error"
-                inv.respond(200, body, _error_headers())
-        _reply(http, 202, b'{"status": "OK"}')
+                inv.respond(200, body, error_headers())
+        reply(http, 202, b'{"status": "OK"}')
 
     def _extension_request(self, http: BaseHTTPRequestHandler) -> None:
         """Just enough of the Extensions API for an internal extension that subscribes to no
@@ -383,13 +317,13 @@ class Emulator:
             info["handler"] = self.handler
             headers = {"Content-Type": "application/json"}
             headers["Lambda-Extension-Identifier"] = str(uuid.uuid4())
-            return _reply(http, 200, json.dumps(info).encode(), headers)
+            return reply(http, 200, json.dumps(info).encode(), headers)
         if http.command == "GET" and path == "/event/next":
             with self._cond:  # no subscribed events: it stays open until the emulator closes
                 while not self._closed:
                     self._cond.wait()
-            return _reply(http, 200, b'{"eventType": "SHUTDOWN", "shutdownReason": "spindown"}')
-        _reply(http, 404, b'{"errorType": "InvalidRequest", "errorMessage": "unknown path"}')
+            return reply(http, 200, b'{"eventType": "SHUTDOWN", "shutdownReason": "spindown"}')
+        reply(http, 404, b'{"errorType": "InvalidRequest", "errorMessage": "unknown path"}')
 
     # -- the runtime process --------------------------------------------------------------
     def _start_runtime(self) -> None:
@@ -414,7 +348,7 @@ class Emulator:
         self._proc = proc
         self._fresh = True
         self._init_error = None
-        self._pipe = _OutputPipe(proc.stdout, self._append_output, self._output_lock)
+        self._pipe = OutputPipe(proc.stdout, self._append_output, self._output_lock)
         threading.Thread(target=self._pipe.follow, daemon=True).start()
         threading.Thread(target=self._watch, args=(proc, self._pipe), daemon=True).start()
 
@@ -424,7 +358,7 @@ class Emulator:
             self._runtime_log.write(text)
             self._runtime_log.flush()
 
-    def _watch(self, proc: subprocess.Popen, pipe: _OutputPipe) -> None:
+    def _watch(self, proc: subprocess.Popen, pipe: OutputPipe) -> None:
         returncode = proc.wait()
         pipe.drain()
         with self._cond:
@@ -442,7 +376,7 @@ class Emulator:
         elif self._fresh and self._queue:  # died during init: the first waiting invoke hears it
             inv = self._queue.popleft()
             if self._init_error is not None:
-                inv.respond(200, self._init_error, _error_headers())
+                inv.respond(200, self._init_error, error_headers())
             else:
                 inv.fail("Runtime.ExitError", f"RequestId: {inv.request_id} Error: {reason}")
             inv.cold_start = True
@@ -462,7 +396,7 @@ class Emulator:
                 else:
                     self._time_out(inv)
 
-    def _time_out(self, inv: _Invocation) -> None:
+    def _time_out(self, inv: Invocation) -> None:
         """What Lambda does at the deadline: the environment goes, whatever phase it was in."""
         self._kill_runtime()
         inv.timed_out = True
@@ -483,7 +417,7 @@ class Emulator:
         inv = self._current
         if inv is not None and self._timeline_stream is not None:
             phase = "its handler" if inv.posted is None else "its deferred work"
-            ran_ms = _ms(inv.handed or inv.received, time.perf_counter())
+            ran_ms = ms(inv.handed or inv.received, time.perf_counter())
             print(
                 f"emulator: stopping while {inv.request_id[:8]} runs {phase} ({ran_ms:.0f} ms "
                 "in); the runtime gets SIGTERM and says what it cuts off",
@@ -504,7 +438,7 @@ class Emulator:
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
             self._signal(signal.SIGKILL, proc)
-            proc.wait(10)  # gone before anything else happens: see _peer_alive
+            proc.wait(10)  # gone before anything else happens: see peer_alive
         self._frozen = False
 
     def _signal(self, signum: int, proc: subprocess.Popen | None = None) -> None:
@@ -514,7 +448,7 @@ class Emulator:
                 os.killpg(proc.pid, signum)  # the group we created: pgid == pid
 
     # -- bookkeeping ----------------------------------------------------------------------
-    def _end(self, inv: _Invocation, status: str) -> None:
+    def _end(self, inv: Invocation, status: str) -> None:
         inv.status = status
         inv.ended = time.perf_counter()
         if self._current is inv:
@@ -526,7 +460,7 @@ class Emulator:
         self._record_if_done(inv)
         self._cond.notify_all()
 
-    def _record_if_done(self, inv: _Invocation) -> None:
+    def _record_if_done(self, inv: Invocation) -> None:
         if inv.ended is None or inv.written is None:
             return
         timeline = Timeline(
@@ -534,11 +468,11 @@ class Emulator:
             status=inv.status,
             timed_out=inv.timed_out,
             cold_start=inv.cold_start,
-            ack_ms=_ms(inv.received, inv.written),
-            deferred_ms=None if inv.posted is None else _ms(inv.posted, inv.ended),
-            queued_ms=_ms(inv.received, inv.handed if inv.handed is not None else inv.ended),
-            duration_ms=None if inv.handed is None else _ms(inv.handed, inv.ended),
-            total_ms=_ms(inv.received, inv.ended),
+            ack_ms=ms(inv.received, inv.written),
+            deferred_ms=None if inv.posted is None else ms(inv.posted, inv.ended),
+            queued_ms=ms(inv.received, inv.handed if inv.handed is not None else inv.ended),
+            duration_ms=None if inv.handed is None else ms(inv.handed, inv.ended),
+            total_ms=ms(inv.received, inv.ended),
             timeout_s=self.function_timeout_s,
             invocation_id=inv.echoed_invocation_id,
         )
@@ -546,93 +480,6 @@ class Emulator:
         if self._timeline_stream is not None:
             print(timeline.line(), file=self._timeline_stream, flush=True)
         self._cond.notify_all()
-
-
-class _OutputPipe:
-    """The runtime's stdout and stderr, read by a thread and also on demand.
-
-    Reading on demand when an invocation ends puts everything the runtime wrote before asking
-    for the next event into `output` before `wait_idle` returns, so tests can read its log lines
-    without waiting for a reader thread to catch up.
-    """
-
-    def __init__(self, stream, sink, lock: threading.Lock) -> None:
-        self._stream = stream  # kept: its file descriptor lives as long as it does
-        self._fd = stream.fileno()
-        os.set_blocking(self._fd, False)
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self._sink = sink
-        self._lock = lock
-
-    def follow(self) -> None:
-        """Until end of file (the process and all its children have closed it)."""
-        while True:
-            select.select([self._fd], [], [])
-            if not self.drain():
-                return
-
-    def drain(self) -> bool:
-        """Take in what has been written so far; False at end of file."""
-        with self._lock:
-            while True:
-                try:
-                    chunk = os.read(self._fd, 65536)
-                except BlockingIOError:
-                    return True
-                except OSError:
-                    return False
-                if chunk:
-                    self._sink(self._decoder.decode(chunk))
-                else:
-                    return False
-
-
-def _ms(start: float, end: float) -> float:
-    return (end - start) * 1000
-
-
-def _trace_id() -> str:
-    root = f"1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"
-    return f"Root={root};Parent={uuid.uuid4().hex[:16]};Sampled=0"
-
-
-def _peer_alive(sock: socket.socket) -> bool:
-    """False once the peer closed the connection (a killed runtime's /next still in flight)."""
-    try:
-        readable, _, _ = select.select([sock], [], [], 0)
-        return not readable or sock.recv(1, socket.MSG_PEEK) != b""
-    except OSError:
-        return False
-
-
-def _serve(handle, port: int) -> QuietHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
-        def log_message(self, *args):
-            pass
-
-        def do_GET(self):
-            length = int(self.headers.get("Content-Length") or 0)
-            handle(self, self.rfile.read(length) if length else b"")
-
-        do_POST = do_GET
-
-    server = QuietHTTPServer(("127.0.0.1", port), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
-def _reply(
-    http: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str] | None = None
-) -> None:
-    http.send_response(status)
-    for name, value in (headers or {"Content-Type": "application/json"}).items():
-        http.send_header(name, value)
-    http.send_header("Content-Length", str(len(body)))
-    http.end_headers()
-    http.wfile.write(body)
 
 
 def main(argv: list[str] | None = None) -> None:
