@@ -125,6 +125,21 @@ def test_invocation_headers_never_raise(headers):
     assert isinstance(invocation.deadline_ms, int)
 
 
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(value=st.text(alphabet="0123456789", max_size=6000) | st.text(max_size=50))
+def test_any_deadline_header_is_a_deadline_or_the_default(value):
+    """Lambda sends 13 digits; a few hundred once crashed the watchdog, a few thousand the
+    parse (Python refuses int() of more than 4,300 digits)."""
+    import time
+
+    before = int(time.time() * 1000)
+    deadline = Invocation({"lambda-runtime-deadline-ms": value}, b"{}").deadline_ms
+    if value.isascii() and value.isdigit() and len(value) <= 16:
+        assert deadline == int(value)
+    else:
+        assert before + 3000 <= deadline <= int(time.time() * 1000) + 3000
+
+
 def test_setting_a_fresh_trace_id_per_invocation_does_not_grow_memory():
     """glibc's setenv keeps every value ever set; the runtime must not go through it."""
     import os
