@@ -30,6 +30,12 @@ def load_handler(spec: str) -> Callable[..., object]:
         module_name, function_name = spec.rsplit(".", 1)
     except ValueError as e:
         raise Fault(MALFORMED_HANDLER_NAME, f"Bad handler '{spec}': {e}") from None
+    # `.handler`, `a..handler`, `a.`: importlib would raise a bare ValueError or import `a`.
+    if not function_name or any(not part for part in module_name.replace("/", ".").split(".")):
+        raise Fault(
+            MALFORMED_HANDLER_NAME,
+            f"Bad handler '{spec}': the module and the function must both be named",
+        )
 
     if module_name.split(".")[0] in sys.builtin_module_names:
         raise Fault(

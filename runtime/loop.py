@@ -116,9 +116,15 @@ def _json_header(value: str | None, name: str) -> dict | None:
     import json
 
     try:
-        return json.loads(value)
-    except ValueError as e:
+        parsed = json.loads(value)
+    except (ValueError, RecursionError) as e:
         raise Fault(CONTEXT_UNMARSHAL_ERROR, f"Unable to parse {name} JSON: {e}") from None
+    if not isinstance(parsed, dict):
+        raise Fault(
+            CONTEXT_UNMARSHAL_ERROR,
+            f"Unable to parse {name} JSON: a JSON object is expected, got {type(parsed).__name__}",
+        )
+    return parsed
 
 
 def _post_failure(api: RuntimeAPI, invocation: Invocation, failure: BaseException) -> int:

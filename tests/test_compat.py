@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from fake_api import FUNCTION_ARN, HANDLERS
 
 pytest_plugins = ["fake_api"]
@@ -48,12 +49,21 @@ def test_context_without_optional_headers(runtime):
     assert facts["trace_id"] is None  # cleared, not left over from an earlier invocation
 
 
-def test_malformed_client_context_is_an_error_payload(runtime):
+@pytest.mark.parametrize(
+    ("header", "value"),
+    [
+        ("Lambda-Runtime-Client-Context", "{nope"),
+        ("Lambda-Runtime-Client-Context", "[1, 2]"),  # valid JSON, not an object
+        ("Lambda-Runtime-Cognito-Identity", '"a string"'),
+    ],
+)
+def test_malformed_client_context_is_an_error_payload(runtime, header, value):
     api, _ = runtime("basic.context_facts")
-    request_id = api.push({}, headers={"Lambda-Runtime-Client-Context": "{nope"})
+    request_id = api.push({}, headers={header: value})
     payload = api.outcome(request_id).json()
     assert payload["errorType"] == "Runtime.LambdaContextUnmarshalError"
-    assert payload["errorMessage"].startswith("Unable to parse Client Context JSON:")
+    what = "Client Context" if "Client" in header else "Cognito Identity"
+    assert payload["errorMessage"].startswith(f"Unable to parse {what} JSON:")
 
 
 def test_invocation_id_is_echoed_only_when_present(runtime):

@@ -14,6 +14,9 @@ pytest_plugins = ["fake_api"]
     ("handler", "error_type", "message"),
     [
         ("nodot", "Runtime.MalformedHandlerName", "Bad handler 'nodot': not enough values to unpack"),
+        (".handler", "Runtime.MalformedHandlerName", "Bad handler '.handler': the module and the function must both be named"),
+        ("basic..handler", "Runtime.MalformedHandlerName", "Bad handler 'basic..handler': the module and the function"),
+        ("basic.", "Runtime.MalformedHandlerName", "Bad handler 'basic.': the module and the function"),
         ("nowhere.handler", "Runtime.ImportModuleError", "Unable to import module 'nowhere': No module named 'nowhere'"),
         ("imports_missing.handler", "Runtime.ImportModuleError", "Unable to import module 'imports_missing': No module named 'module_that_does_not_exist'"),
         ("basic.absent", "Runtime.HandlerNotFound", "Handler 'absent' missing on module 'basic'"),
