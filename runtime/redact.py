@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from io import TextIOBase
 
 MASK = "[REDACTED]"
@@ -90,31 +91,47 @@ class RedactingStream:
     ) -> None:
         self._stream = stream
         self._sub = secrets.sub
+        self._finditer = secrets.finditer
         self._prefixes = prefixes
         self._pending = ""
+        # Threads print at once; re-entrant, because a signal handler that logs runs on the
+        # main thread, possibly in the middle of its own write.
+        self._lock = threading.RLock()
 
     def write(self, text: str) -> int:
-        data = self._pending + text if self._pending else text
-        cut = data.rfind("\n") + 1
-        if cut and self._prefixes:
-            cut = self._before_partial_secret(data, cut)
-        if cut:
-            self._stream.write(self._sub(MASK, data[:cut]))
-        self._pending = data[cut:]
+        with self._lock:
+            data = self._pending + text if self._pending else text
+            cut = data.rfind("\n") + 1
+            if cut < len(data) or self._prefixes:  # a tail waits: the cut must be safe
+                cut = self._safe_cut(data, cut)
+            if cut:
+                self._stream.write(self._sub(MASK, data[:cut]))
+            self._pending = data[cut:]
         return len(text)
 
-    def _before_partial_secret(self, data: str, cut: int) -> int:
-        head = data[:cut]
-        for prefix in self._prefixes:
-            if head.endswith(prefix):
-                return cut - len(prefix)
-        return cut
+    def _safe_cut(self, data: str, cut: int) -> int:
+        """Move the cut back until no secret straddles it and what goes out does not end with
+        the first lines of a multi-line secret; each step only moves it back, so this ends."""
+        while cut:
+            moved = next(
+                (m.start() for m in self._finditer(data) if m.start() < cut < m.end()), cut
+            )
+            head = data[:moved]
+            for prefix in self._prefixes:
+                if head.endswith(prefix):
+                    moved -= len(prefix)
+                    break
+            if moved == cut:
+                return cut
+            cut = moved
+        return 0
 
     def write_pending(self) -> None:
         """Pass on a line still waiting for its end (before the runtime writes a line itself)."""
         if self._pending:
-            pending, self._pending = self._pending, ""
-            self._stream.write(self._sub(MASK, pending))
+            with self._lock:
+                pending, self._pending = self._pending, ""
+                self._stream.write(self._sub(MASK, pending))
 
     def flush(self) -> None:
         self.write_pending()

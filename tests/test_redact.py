@@ -48,3 +48,27 @@ def test_text_without_secrets_passes_whole_once_flushed(text):
         stream.write(part + "x")
     stream.flush()
     assert out.getvalue() == "".join(part + "x" for part in text.split("x"))
+
+
+def test_lines_printed_by_many_threads_at_once_are_each_written_once_whole():
+    import threading
+
+    env = {"MY_SECRET": "a-secret-value", "LAMBDA_RUNTIME_REDACT": "MY_SECRET"}
+    out = io.StringIO()
+    stream = RedactingStream(out, pattern(env), held_prefixes(env))
+    start = threading.Barrier(8)
+
+    def printer(n: int) -> None:
+        start.wait()
+        for i in range(500):
+            print(f"thread {n} line {i}", "a-secret-value", file=stream)
+
+    threads = [threading.Thread(target=printer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stream.flush()
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 8 * 500 and len(set(lines)) == 8 * 500
+    assert all(line.endswith(f" {MASK}") for line in lines)
