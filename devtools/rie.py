@@ -196,7 +196,7 @@ class RIE:
     def close(self) -> None:
         """Kill RIE and everything it started. RIE puts the runtime in a process group of its
         own, so the kill goes to every process of the session RIE leads."""
-        for pid in [self._proc.pid, *_session_members(self._proc.pid)]:
+        for pid in [self._proc.pid, *session_members(self._proc.pid)]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         self._proc.wait()
@@ -234,8 +234,9 @@ class RIE:
         raise RIEUnavailable(f"RIE did not listen on {self.invoke_address} in {timeout} s")
 
 
-def _session_members(sid: int) -> list[int]:
-    """Processes of session `sid`, read from /proc (RIE runs on Linux only)."""
+def session_members(sid: int) -> list[int]:
+    """Live processes (zombies left out) of session `sid`, read from /proc (RIE runs on Linux
+    only)."""
     members = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -245,7 +246,8 @@ def _session_members(sid: int) -> list[int]:
         except OSError:
             continue  # gone meanwhile
         # After "pid (comm)": state, ppid, pgrp, session, ...; comm may hold spaces and parens.
-        if int(stat.rpartition(")")[2].split()[3]) == sid:
+        fields = stat.rpartition(")")[2].split()
+        if int(fields[3]) == sid and fields[0] != "Z":
             members.append(int(entry))
     return members
 

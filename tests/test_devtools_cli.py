@@ -18,6 +18,7 @@ import pytest
 
 from devtools.invoke import invoke
 from devtools.loopback import LoopbackServer
+from devtools.rie import session_members
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = str(ROOT / "dev")
@@ -94,20 +95,6 @@ def children(pid: int) -> list[int]:
         return []
 
 
-def session(sid: int) -> list[int]:
-    """Live processes of session `sid` (RIE leads one, and starts the runtime in it)."""
-    found = []
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rpartition(")")[2].split()
-        if int(fields[3]) == sid and fields[0] != "Z":
-            found.append(int(entry))
-    return found
-
-
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_rie_run_stops_everything_it_started(signum):
     with started(
@@ -115,7 +102,7 @@ def test_rie_run_stops_everything_it_started(signum):
     ) as (proc, address, lines):
         assert invoke(address, {"n": 1}).json()["event"] == {"n": 1}  # the runtime is up
         (rie_pid,) = children(proc.pid)
-        members = session(rie_pid)
+        members = session_members(rie_pid)
         assert len(members) >= 2  # RIE and the runtime it started
         proc.send_signal(signum)
         assert proc.wait(20) == 0
