@@ -9,14 +9,13 @@
 # The function's architecture must match the image's.
 #
 # Run locally (no AWS account: the base image's entrypoint starts its RIE when
-# AWS_LAMBDA_RUNTIME_API is unset), then send it a signed slash command from the repository root:
+# AWS_LAMBDA_RUNTIME_API is unset), then send it a slash command signed at that moment:
 #   docker run --rm -p 9000:8080 -e SLACK_SIGNING_SECRET=local-secret slack-ack
-#   python3 -c 'import json; from devtools.demo import slash_command_event as e;
-#     print(json.dumps(e("hi", "http://localhost:1/x", secret="local-secret")))' >event.json
-#   curl -s http://localhost:9000/2015-03-31/functions/function/invocations -d @event.json
-# It answers statusCode 200 with "Accepted! (task: hi)" (the follow-up to that dead
-# response_url then fails in the log). `-d '{}'` gets a 400 (not an HTTP event), a request
-# signed with another secret or older than 5 minutes a 401.
+#   SLACK_SIGNING_SECRET=local-secret ./dev invoke --slack-command "/start-process hi" --port 9000
+# It answers statusCode 200 with "Accepted! (task: hi)"; the follow-up goes to a response_url on
+# this machine's loopback, which the container cannot reach, so it fails in the log. An event
+# that is not HTTP (`./dev invoke - --port 9000 <<< '{}'`) gets a 400, a request signed with
+# another secret or older than 5 minutes a 401.
 #
 # Your own handler: put your code in a folder beside this file (say `my_app/app.py` with
 # `def handler(event, context)`), then change two lines below: the `COPY handler_example/ ...`
