@@ -62,6 +62,21 @@ def _repr(obj: object) -> str:
     return f"{type(obj).__name__}([{fields}])"
 
 
+# The W3C trace-context fields a caller may send under the client context's "w3c" key.
+W3C_FIELDS = ("traceparent", "tracestate", "baggage")
+
+
+def _pop_w3c(client_context: dict | None) -> dict[str, str]:
+    """Take "w3c" out of the client context (as the managed runtime does, so it is not seen
+    through `client_context`) and keep its string-valued W3C fields."""
+    if not client_context or "w3c" not in client_context:
+        return {}
+    raw = client_context.pop("w3c")
+    if not isinstance(raw, dict):
+        return {}
+    return {name: raw[name] for name in W3C_FIELDS if isinstance(raw.get(name), str)}
+
+
 class LambdaContext:
     """Per-invocation facts; `get_remaining_time_in_millis` counts down to Lambda's deadline."""
 
@@ -83,12 +98,17 @@ class LambdaContext:
         self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION")
         self.invoked_function_arn = invoked_function_arn
         self.tenant_id = tenant_id
+        self._w3c = _pop_w3c(client_context)
         self.client_context = ClientContext(client_context) if client_context else None
         self.identity = CognitoIdentity(cognito_identity)
         self._deadline_ms = deadline_ms
 
     def get_remaining_time_in_millis(self) -> int:
         return max(self._deadline_ms - int(time.time() * 1000), 0)
+
+    def w3c(self) -> dict[str, str]:
+        """The W3C trace context the caller sent (traceparent, tracestate, baggage), a copy."""
+        return dict(self._w3c)
 
     def defer(self, fn: Callable[..., object], /, *args: object, **kwargs: object) -> None:
         """Same as `runtime.defer`: run `fn(*args, **kwargs)` after the response is posted."""

@@ -66,19 +66,28 @@ class TextFormatter(logging.Formatter):
 
 
 class JsonFormatter(logging.Formatter):
+    """The managed runtime's JSON record: its keys in its order, a dict message kept as an
+    object, and every field whose value is None (an `extra` one too) left out."""
+
     converter = time.gmtime
 
     def __init__(self) -> None:
         super().__init__(datefmt=_JSON_TIME)
 
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        return f"{seconds}.{int(record.msecs):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
         level = min(50, max(0, record.levelno)) // 10 * 10
+        message = (
+            record.msg if isinstance(record.msg, dict) and not record.args else record.getMessage()
+        )
         result: dict[str, object] = {
-            "timestamp": self.formatTime(record, self.datefmt),
+            "timestamp": self.formatTime(record),
             "level": logging.getLevelName(level),
-            "message": record.getMessage(),
+            "message": message,
             "logger": record.name,
-            "requestId": getattr(record, "aws_request_id", None),
         }
         if record.exc_info and record.exc_info[0] is not None:
             import traceback
@@ -89,12 +98,15 @@ class JsonFormatter(logging.Formatter):
             result["stackTrace"] = traceback.format_tb(tb)
             result["errorType"] = etype.__name__
             result["errorMessage"] = errors.message_of(value)
+        result["requestId"] = getattr(record, "aws_request_id", None)
+        if record.exc_info and record.exc_info[0] is not None:
             result["location"] = f"{record.pathname}:{record.funcName}:{record.lineno}"
         if getattr(record, "tenant_id", None) is not None:
             result["tenantId"] = record.tenant_id
         for key, value in record.__dict__.items():
             if key not in _RESERVED and key not in result:
                 result[key] = value
+        result = {key: value for key, value in result.items() if value is not None}
         return json.dumps(result, ensure_ascii=False, default=str) + "\n"
 
 
@@ -171,7 +183,7 @@ def runtime_info(message: str, fields: dict[str, object]) -> None:
 def write_error(error: dict[str, object]) -> None:
     """Log a failed invocation or init the way the managed runtime does: one event per error."""
     if _json:
-        record = {"timestamp": time.strftime(_JSON_TIME, time.gmtime()), "log_level": "ERROR"}
+        record = {"timestamp": time.strftime(_JSON_TIME, time.gmtime()), "level": "ERROR"}
         record.update(error)
         sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         return

@@ -10,6 +10,17 @@ import os
 import sys
 
 DEFAULT_MARGIN_MS = 500
+# The managed runtime's words before an init failure, which log queries and alarms look for.
+UNHANDLED_EXCEPTION_WARNING = (
+    "LAMBDA_WARNING: Unhandled exception. The most likely cause is an issue in the function code. "
+    "However, in rare cases, a Lambda runtime update can cause unexpected function behavior. "
+    "For functions using managed runtimes, runtime updates can be triggered by a function "
+    "change, or can be applied automatically. To determine if the runtime has been updated, "
+    "check the runtime version in the INIT_START log entry. If this error correlates with a "
+    "change in the runtime version, you may be able to mitigate this error by temporarily "
+    "rolling back to the previous runtime version. For more information, see "
+    "https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html\r"
+)
 
 
 def main() -> None:
@@ -31,9 +42,12 @@ def main() -> None:
     try:
         handler, margin_ms = _init(env.get("_HANDLER") or (sys.argv[1:] or [""])[-1])
     except Exception as e:
+        import logging
+
         from runtime import errors
 
         payload = errors.from_exception(e)
+        logging.warning(UNHANDLED_EXCEPTION_WARNING)  # before the error, as the managed runtime
         logs.write_error(payload)
         try:
             api.post_init_error(errors.to_json(payload), str(payload["errorType"]))

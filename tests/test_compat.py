@@ -10,7 +10,12 @@ pytest_plugins = ["fake_api"]
 
 def test_context_carries_every_managed_runtime_attribute(runtime):
     api, _ = runtime("basic.context_facts")
-    client_context = {"custom": {"k": "v"}, "env": {"e": "1"}, "client": {"app_title": "demo"}}
+    client_context = {
+        "custom": {"k": "v"},
+        "env": {"e": "1"},
+        "client": {"app_title": "demo"},
+        "w3c": {"traceparent": "00-4bf9-00f0-01", "tracestate": "k=v", "baggage": 5, "x": "y"},
+    }
     request_id = api.push(
         {},
         timeout_ms=30000,
@@ -37,6 +42,9 @@ def test_context_carries_every_managed_runtime_attribute(runtime):
         "client_context": {"custom": {"k": "v"}, "env": {"e": "1"}, "app_title": "demo"},
         "trace_id": f"Root=1-{request_id}",
         "sys_path0": str(HANDLERS),
+        # Only the W3C fields, only strings; taken out of the client context, as there.
+        "w3c": {"traceparent": "00-4bf9-00f0-01", "tracestate": "k=v"},
+        "has_w3c_key": False,
     }
 
 
@@ -46,6 +54,7 @@ def test_context_without_optional_headers(runtime):
     assert facts["client_context"] is None
     assert facts["identity"] == [None, None]
     assert facts["tenant_id"] is None
+    assert facts["w3c"] == {}
     assert facts["trace_id"] is None  # cleared, not left over from an earlier invocation
 
 
@@ -118,13 +127,17 @@ def test_json_logs_carry_the_managed_runtime_fields(runtime):
     assert info["level"] == "INFO" and info["logger"] == "app" and info["requestId"] == request_id
     assert info["timestamp"].endswith("Z")
     warning = next(r for r in records if r["message"] == "warning line")
-    assert warning["order"] == 7  # `extra=` fields are kept
+    assert warning["order"] == 7 and "unset" not in warning  # `extra=` kept, None ones dropped
+    structured = next(r for r in records if isinstance(r["message"], dict))
+    assert structured["message"] == {"event": "structured", "count": 2}  # an object, not str()
+    assert info["timestamp"][19:20] == "." and len(info["timestamp"]) == 24  # milliseconds
+    assert "stackTrace" not in info and "location" not in info  # None fields left out
     caught = next(r for r in records if r["message"] == "caught")
     assert caught["errorType"] == "KeyError" and caught["errorMessage"] == "'k'"
     assert isinstance(caught["stackTrace"], list) and caught["location"].startswith(
         f"{HANDLERS}/basic.py:logs:"
     )
-    done = next(r for r in records if r["message"].startswith("invocation done"))
+    done = next(r for r in records if str(r["message"]).startswith("invocation done"))
     assert done["coldStart"] is True and done["callbacks"]["run"] == 0
 
 
@@ -132,7 +145,7 @@ def test_json_error_record_for_a_failed_invocation(runtime):
     api, proc = runtime("basic.raising", AWS_LAMBDA_LOG_FORMAT="JSON")
     request_id = api.push({})
     api.outcome(request_id)
-    proc.wait_output('"log_level": "ERROR"')
-    line = next(line for line in proc.output.split("\n") if '"log_level": "ERROR"' in line)
+    proc.wait_output('"level": "ERROR"')
+    line = next(line for line in proc.output.split("\n") if '"level": "ERROR"' in line)
     record = json.loads(line)
     assert record["errorType"] == "ValueError" and record["requestId"] == request_id

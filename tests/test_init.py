@@ -39,6 +39,13 @@ def test_init_failure_is_posted_then_the_process_exits_1(runtime, handler, error
     assert isinstance(payload["stackTrace"], list)
     assert not any(r.path.endswith("/next") for r in api.records)  # never served unloaded code
     assert f"[ERROR] {error_type}: {message}" in proc.output
+    # The managed runtime's warning comes first, one event (it ends in \r, as there).
+    warning, error = (
+        proc.output.index("LAMBDA_WARNING: Unhandled exception."),
+        proc.output.index("[ERROR]"),
+    )
+    assert warning < error
+    assert "runtimes-update.html\r\n" in proc.output
 
 
 def test_syntax_error_trace_points_at_the_line(runtime):

@@ -112,6 +112,8 @@ def context_facts(event, context):
         "remaining_ms": context.get_remaining_time_in_millis(),
         "trace_id": os.environ.get("_X_AMZN_TRACE_ID"),
         "sys_path0": sys.path[0],
+        "w3c": context.w3c(),
+        "has_w3c_key": bool(context.client_context) and hasattr(context.client_context, "w3c"),
     }
 
 
@@ -119,7 +121,8 @@ def logs(event, context):
     logger = logging.getLogger("app")
     logger.debug("debug line")
     logger.info("info line")
-    logger.warning("warning line", extra={"order": 7})
+    logger.warning("warning line", extra={"order": 7, "unset": None})
+    logger.warning({"event": "structured", "count": 2})
     try:
         {}["k"]
     except KeyError:
