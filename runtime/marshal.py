@@ -4,8 +4,8 @@
   bytes. A body that does not parse is a `Runtime.UnmarshalError`, never a crash.
 - `bytes` results are posted as they are (`application/unknown`); everything else is JSON with
   non-ASCII kept as UTF-8 and NaN/Infinity allowed. `Decimal` (what boto3's DynamoDB layer hands
-  out) is written as a number, as the managed runtime does; digits beyond float precision are
-  lost here, since the standard library cannot write raw JSON numbers.
+  out) is written exactly as the managed runtime writes it: its own text as a number (`19.90`,
+  `1E+2`, `Infinity`, every digit kept), NaN as `NaN`.
 """
 
 from __future__ import annotations
@@ -15,17 +15,43 @@ import json
 from runtime.errors import MARSHAL_ERROR, UNMARSHAL_ERROR, Fault
 
 
-def _decimal(obj: object) -> object:
+class _HasDecimal(Exception):
+    """Raised by the fast path at the first Decimal: the result is encoded again, with them."""
+
+
+def _no_decimal(obj: object) -> object:
     from decimal import Decimal  # only reached for objects json cannot write itself
 
     if isinstance(obj, Decimal):
-        if obj.is_nan():
-            return float("nan")
-        return int(obj) if obj == obj.to_integral_value() else float(obj)
+        raise _HasDecimal
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
 
-_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=True, default=_decimal).encode
+_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=True, default=_no_decimal).encode
+
+
+def _encode_with_decimals(result: object) -> str:
+    """The standard library cannot write raw JSON numbers, so each Decimal is written as a
+    placeholder string first (a private-use character and a random token, which no value of the
+    result can hold by chance) and its own text put in its place afterwards."""
+    import secrets
+    from decimal import Decimal
+
+    token = "\ue000" + secrets.token_hex(8)
+    texts: list[str] = []
+
+    def default(obj: object) -> object:
+        if isinstance(obj, Decimal):
+            if obj.is_nan():
+                return float("nan")
+            texts.append(str(obj))
+            return f"{token}{len(texts) - 1}"
+        raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+    text = json.JSONEncoder(ensure_ascii=False, allow_nan=True, default=default).encode(result)
+    for i, decimal_text in enumerate(texts):
+        text = text.replace(f'"{token}{i}"', decimal_text, 1)
+    return text
 
 
 def decode_event(body: bytes, content_type: str) -> object:
@@ -41,6 +67,10 @@ def encode_result(result: object) -> tuple[bytes, str]:
     if isinstance(result, bytes):
         return result, "application/unknown"
     try:
-        return _encode(result).encode("utf-8"), "application/json"
+        try:
+            text = _encode(result)
+        except _HasDecimal:
+            text = _encode_with_decimals(result)
+        return text.encode("utf-8"), "application/json"
     except (TypeError, ValueError, RecursionError) as e:  # incl. lone surrogates
         raise Fault(MARSHAL_ERROR, f"Unable to marshal response: {e}") from None

@@ -159,3 +159,37 @@ def test_setting_a_fresh_trace_id_per_invocation_does_not_grow_memory():
     assert os.environ["_X_AMZN_TRACE_ID"].startswith("Root=1-")
     _set_trace_id(None)
     assert "_X_AMZN_TRACE_ID" not in os.environ
+
+
+def test_decimals_are_written_as_their_own_text_as_the_managed_runtime_does():
+    from decimal import Decimal
+
+    result = {
+        "price": Decimal("19.90"),
+        "hundred": Decimal("1E+2"),
+        "pi": Decimal("3.14159265358979323846264338327950288"),
+        "edges": [Decimal("Infinity"), Decimal("-Infinity"), Decimal("NaN"), Decimal("-0")],
+        "text": "19.90",
+    }
+    body, content_type = marshal.encode_result(result)
+    assert content_type == "application/json"
+    assert body == (
+        b'{"price": 19.90, "hundred": 1E+2, "pi": 3.14159265358979323846264338327950288, '
+        b'"edges": [Infinity, -Infinity, NaN, -0], "text": "19.90"}'
+    )
+    assert marshal.encode_result(Decimal("0.1"))[0] == b"0.1"
+
+
+@given(
+    st.recursive(
+        st.decimals(allow_nan=False) | st.text(max_size=5) | st.integers(),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner),
+        max_leaves=12,
+    )
+)
+def test_any_result_holding_decimals_parses_back_to_the_same_numbers(value):
+    from decimal import Decimal
+
+    body, _ = marshal.encode_result(value)
+    parsed = json.loads(body, parse_float=Decimal, parse_int=Decimal, parse_constant=Decimal)
+    assert parsed == value  # Decimal equality is numeric: 1E+2 == 100, 5 == Decimal(5)
