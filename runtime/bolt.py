@@ -108,15 +108,16 @@ class SlackRequestHandler:
         """
 
     def handle(self, event: dict, context: object) -> dict:
+        self.logger.debug(f"Incoming event: {event}, context: {context}")  # as Bolt's adapter
         try:
             request = read_request(event)
-        except MalformedEvent as e:
-            return to_lambda(Response(400, f"not an HTTP request event: {e}"))
+        except MalformedEvent:
+            return _not_found()
         if request.method != "POST":
-            return to_lambda(Response(404, "Not Found"))
+            return _not_found()
         try:
             body = request.body.decode("utf-8")
-        except UnicodeDecodeError:
+        except UnicodeDecodeError:  # Bolt's adapter raises here; a 400 is the honest answer
             return to_lambda(Response(400, "the request body is not UTF-8"))
         re_invocation = event.get("method") == "NONE"
         headers = {
@@ -136,4 +137,10 @@ class SlackRequestHandler:
             },
         )
         answer: BoltResponse = self.app.dispatch(bolt_request)
-        return to_lambda(Response(answer.status, answer.body, answer.first_headers()))
+        # Bolt's adapter's shape exactly: no isBase64Encoded (Bolt's bodies are text).
+        return {"statusCode": answer.status, "body": answer.body, "headers": answer.first_headers()}
+
+
+def _not_found() -> dict:
+    """What Bolt's adapter answers to anything but a POST (and to an event that is not HTTP)."""
+    return {"statusCode": 404, "body": "Not Found", "headers": {}}
