@@ -99,13 +99,15 @@ class SlackRequestHandler:
 
     @classmethod
     def clear_all_log_handlers(cls) -> None:
-        """Kept so that code written for Bolt's adapter still runs; it does nothing here.
-
-        On the managed runtime it removes Lambda's handler so that `logging.basicConfig` takes
-        effect. This runtime's handler writes Lambda's log format, masks Slack secrets and carries
-        the tracebacks of failed lazy functions, so it stays; set the level with
-        `AWS_LAMBDA_LOG_LEVEL` instead.
-        """
+        """What Bolt's adapter does: remove the root logger's handlers, so that the
+        `logging.basicConfig(...)` Bolt's examples call next takes effect. Its handler writes to
+        stderr, which the runtime masks as it masks stdout. The runtime's error blocks (and, in
+        Text format, its invocation lines) do not go through the root logger and keep Lambda's
+        format; its other lines, a failed lazy function's traceback among them, then take the
+        format the app configured."""
+        root = logging.getLogger()
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
 
     def handle(self, event: dict, context: object) -> dict:
         self.logger.debug(f"Incoming event: {event}, context: {context}")  # as Bolt's adapter

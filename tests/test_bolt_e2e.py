@@ -210,3 +210,17 @@ def test_the_tripwire_catches_bolts_own_lambda_adapter(emulator, slack, tmp_path
     assert result.json()["errorType"] == "Runtime.ImportModuleError"
     assert "boto3 is a tripwire" in result.json()["errorMessage"]
     assert "slack_bolt/adapter/aws_lambda" in tripwire.imports()
+
+
+def test_bolts_logging_recipe_gives_bolts_and_slack_sdks_debug_lines_masked(emulator, slack):
+    """Bolt's examples call clear_all_log_handlers() then logging.basicConfig(level=DEBUG)."""
+    function = emulator("bolts_logging_recipe.handler", BOLT_HANDLERS, env=app_env(slack))
+    task = f"logged-{uuid.uuid4().hex[:8]}"
+    answer = call(function, signed_event(command_body(task, slack.url + "/unused"), FORM))
+    assert lambda_body(answer) == b"Accepted!"
+    slack.wait_until(lambda: channel_posts(slack, task), 10, "the say() post")
+    function.wait_idle()
+    log = function.output
+    assert "Incoming event: " in log  # Bolt's adapter line, at DEBUG
+    assert "Sending a request - url: " in log and "chat.postMessage" in log  # slack_sdk's
+    assert "the bot token is [REDACTED]" in log and TOKEN not in log
