@@ -145,6 +145,23 @@ def test_sigterm_while_idle_runs_hooks_and_exits_cleanly(runtime):
     assert registered[0].headers["lambda-extension-name"] == "lambda-ack-shutdown"
 
 
+def test_a_sigterm_handler_of_the_functions_own_runs_after_the_account_before_the_hooks(
+    runtime, tmp_path
+):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    api, proc = runtime("own_sigterm.blocking_callback", extensions=True)
+    api.push({"fifo": str(fifo)})
+    api.wait_for(lambda rs: any(r.path == "/mark/started" for r in rs))
+    proc.proc.send_signal(signal.SIGTERM)
+    assert proc.wait_exit() == 0  # the status its sys.exit(0) asked for
+    output = proc.output
+    account = output.index("SIGTERM received: deferred callback block_on_fifo was running")
+    users = output.index("[user] SIGTERM received, cleaning up")
+    hooks = output.index("shutdown hook: pools closed")
+    assert account < users < hooks
+
+
 def test_without_an_extensions_api_sigterm_keeps_its_default_action(runtime):
     api, proc = runtime("faults.generator", extensions=False)
     api.wait_for(until_next(1))

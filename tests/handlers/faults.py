@@ -86,3 +86,9 @@ def leaky(event, context):
     logging.getLogger("app").debug("signing with %s", secret)
     print(f"token xoxb-1234567890-abcdefghij and key AKIAABCDEFGHIJKLMNOP, {os.environ['MY_KEY']}")
     raise ValueError(f"bad secret {secret}")
+
+
+def _graceful_exit(signum, frame):
+    """AWS's graceful-shutdown sample installs a handler like this one at import time."""
+    print("[user] SIGTERM received, cleaning up", flush=True)
+    sys.exit(0)
