@@ -7,6 +7,7 @@ deferred work runs while Lambda still counts this invocation (it ends only at th
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable
 
@@ -39,8 +40,14 @@ def serve_one(
     logs.set_request(invocation.request_id, invocation.tenant_id)
     _set_trace_id(invocation.trace_id)
     batch = deferred.open_batch(invocation.request_id)
+    api = _tracked(api)
 
-    body, content_type, failure = call_handler(handler, invocation)
+    if api.__class__ is RuntimeAPI:
+        body, content_type, failure = call_handler(handler, invocation)
+    else:  # an error tracker wraps the handler, as it does on the managed runtime
+        body, content_type, failure = api.call_handler(
+            handler, lambda wrapped: call_handler(wrapped, invocation)
+        )
     if failure is None and len(body) > MAX_RESPONSE_BYTES:
         failure = _too_large(len(body))
     if failure is None:
@@ -81,6 +88,13 @@ def serve_one(
     )
     if isinstance(failure, PROCESS_EXITS):
         raise failure  # the caller has its error; now exit
+
+
+def _tracked(api: RuntimeAPI) -> object:
+    """The API client, routed through `runtime.tracker_hooks` once an error tracker patched it
+    (it is imported only when one asks `__main__` for `bootstrap`)."""
+    hooks = sys.modules.get("runtime.tracker_hooks")
+    return api if hooks is None else hooks.routed(api)
 
 
 def call_handler(

@@ -1,0 +1,64 @@
+"""Error trackers that hook AWS's runtime client work here as on the managed runtime.
+
+Real `sentry_sdk` (pinned for development) with its AwsLambdaIntegration, through `./bootstrap`
+on the emulator; a loopback server stands in for Sentry's ingest endpoint and records each
+envelope. On awslambdaric one good and one failing invocation send three envelopes: two
+transactions and the error.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+from devtools.loopback import LoopbackServer
+
+TRACKER_HANDLERS = Path(__file__).resolve().parent / "tracker_handlers"
+
+
+def envelope(request) -> bytes:
+    body = request.body
+    return gzip.decompress(body) if request.headers.get("content-encoding") == "gzip" else body
+
+
+def envelope_items(request) -> list[dict]:
+    """The item headers of one Sentry envelope (newline-separated JSON: header, then pairs)."""
+    lines = envelope(request).split(b"\n")
+    return [json.loads(line) for line in lines[1::2] if line.strip()]
+
+
+def test_sentry_reports_transactions_and_the_error_as_on_the_managed_runtime(emulator):
+    with LoopbackServer() as sentry:
+        dsn = f"http://public@{sentry.url.removeprefix('http://')}/1"
+        function = emulator(
+            "with_sentry.handler", TRACKER_HANDLERS, env={"SENTRY_DSN": dsn}, timeline=None
+        )
+        ok = function.invoke({})
+        failed = function.invoke({"fail": True})
+        function.wait_idle()
+        envelopes = sentry.wait_until(
+            lambda: len([r for r in sentry.requests if "/envelope/" in r.path]) >= 3 or None,
+            10,
+            "three envelopes",
+        ) and [r for r in sentry.requests if "/envelope/" in r.path]
+
+    assert ok.json() == {"ok": True} and failed.function_error == "Unhandled"
+    kinds = sorted(item["type"] for request in envelopes for item in envelope_items(request))
+    assert kinds.count("transaction") == 2 and kinds.count("event") == 1, kinds
+    error = next(r for r in envelopes if any(i["type"] == "event" for i in envelope_items(r)))
+    assert b"this invocation fails" in envelope(error) and b'"aws_lambda"' in envelope(error)
+    assert "AwsLambdaIntegration disabled" not in function.output
+    assert function.output.count("deferred work still runs") == 1  # only the good one's
+
+
+def test_sentry_reports_an_init_failure(emulator):
+    with LoopbackServer() as sentry:
+        dsn = f"http://public@{sentry.url.removeprefix('http://')}/1"
+        function = emulator(
+            "sentry_init_fails.handler", TRACKER_HANDLERS, env={"SENTRY_DSN": dsn}, timeline=None
+        )
+        result = function.invoke({})
+        request = sentry.wait_for("/api/1/envelope/")
+    assert result.json()["errorType"] == "LookupError"
+    assert b"no configuration at import" in envelope(request)
