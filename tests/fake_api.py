@@ -199,6 +199,7 @@ class RuntimeProcess:
         handler: str,
         env: dict[str, str] | None = None,
         bootstrap: Path = ROOT / "bootstrap",
+        cwd: Path = HANDLERS,
     ) -> None:
         full_env = lambda_env(
             HANDLERS,
@@ -219,7 +220,7 @@ class RuntimeProcess:
             env=full_env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            cwd=str(HANDLERS),
+            cwd=str(cwd),
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

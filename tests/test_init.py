@@ -3,6 +3,7 @@
 import os
 import socket
 import sys
+from pathlib import Path
 
 import pytest
 from fake_api import HANDLERS, ROOT, FakeRuntimeAPI, RuntimeProcess
@@ -70,15 +71,15 @@ def test_lambda_runtime_python_picks_the_interpreter(runtime, tmp_path):
     wrapper.chmod(0o755)
     api, _ = runtime("basic.echo", LAMBDA_RUNTIME_PYTHON=str(wrapper))
     assert api.outcome(api.push(1)).json()["event"] == 1
-    assert marker.read_text().split() == ["-u", "-m", "runtime"]
+    assert marker.read_text().split() == ["-u", "-P", "-m", "runtime"]
 
 
 def test_exec_wrapper_runs_the_runtime_command(runtime, tmp_path):
     wrapper = tmp_path / "wrapper"
-    wrapper.write_text('#!/bin/sh\nexport WRAPPED="by wrapper: $2 $3 $4"\nexec "$@"\n')
+    wrapper.write_text('#!/bin/sh\nexport WRAPPED="by wrapper: $2 $3 $4 $5"\nexec "$@"\n')
     wrapper.chmod(0o755)
     api, _ = runtime("basic.wrapped", AWS_LAMBDA_EXEC_WRAPPER=str(wrapper))
-    assert api.outcome(api.push({})).json() == "by wrapper: -u -m runtime"
+    assert api.outcome(api.push({})).json() == "by wrapper: -u -P -m runtime"
 
 
 def test_exec_wrapper_that_is_not_executable_is_a_clear_error(runtime, tmp_path):
@@ -152,3 +153,19 @@ def _no_inherited_lambda_env(monkeypatch):
     for name in list(os.environ):
         if name.startswith(("AWS_LAMBDA", "_HANDLER")):
             monkeypatch.delenv(name)
+
+
+def test_a_module_of_the_functions_own_named_runtime_does_not_start_instead(tmp_path):
+    """Lambda starts the runtime in the task root; `python -m runtime` would run a `runtime.py`
+    found there (the working directory is first on sys.path) and exit without a word."""
+    task_root = Path(__file__).resolve().parent / "clash_handlers"
+    api = FakeRuntimeAPI()
+    proc = RuntimeProcess(
+        api.address, "app.handler", {"LAMBDA_TASK_ROOT": str(task_root)}, cwd=task_root
+    )
+    try:
+        assert api.outcome(api.push({})).json() == {"served": True}
+        assert "own runtime.py ran" not in proc.output
+    finally:
+        proc.stop()
+        api.close()

@@ -1,0 +1,1 @@
+print("the function's own runtime.py ran instead of the runtime")
