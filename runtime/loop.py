@@ -42,12 +42,7 @@ def serve_one(
     batch = deferred.open_batch(invocation.request_id)
     api = _tracked(api)
 
-    if api.__class__ is RuntimeAPI:
-        body, content_type, failure = call_handler(handler, invocation)
-    else:  # an error tracker wraps the handler, as it does on the managed runtime
-        body, content_type, failure = api.call_handler(
-            handler, lambda wrapped: call_handler(wrapped, invocation)
-        )
+    body, content_type, failure = _run_handler(api, handler, invocation)
     if failure is None and len(body) > MAX_RESPONSE_BYTES:
         failure = _too_large(len(body))
     if failure is None:
@@ -95,6 +90,15 @@ def _tracked(api: RuntimeAPI) -> object:
     (it is imported only when one asks `__main__` for `bootstrap`)."""
     hooks = sys.modules.get("runtime.tracker_hooks")
     return api if hooks is None else hooks.routed(api)
+
+
+def _run_handler(
+    api: object, handler: Callable[..., object], invocation: Invocation
+) -> tuple[bytes, str, BaseException | None]:
+    if api.__class__ is RuntimeAPI:
+        return call_handler(handler, invocation)
+    # An error tracker wraps the handler on its way in, as it does on the managed runtime.
+    return api.call_handler(handler, lambda wrapped: call_handler(wrapped, invocation))
 
 
 def call_handler(
