@@ -111,11 +111,17 @@ class JsonFormatter(logging.Formatter):
 
 
 class _StdoutHandler(logging.Handler):
-    """Writes each record with one `write` call, so records from threads never interleave."""
+    """Writes each record with one `write` call, so records from threads never interleave, and
+    as one CloudWatch event whatever formatter the function set on it (a common recipe, and
+    python-json-logger): its inner newlines become carriage returns and it ends with a newline,
+    as the runtime's own formatters do."""
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            sys.stdout.write(self.format(record))
+            text = self.format(record)
+            if not isinstance(self.formatter, (TextFormatter, JsonFormatter)):
+                text = text.rstrip("\n").replace("\n", "\r") + "\n"
+            sys.stdout.write(text)
         except Exception:
             self.handleError(record)
 

@@ -149,3 +149,15 @@ def test_json_error_record_for_a_failed_invocation(runtime):
     line = next(line for line in proc.output.split("\n") if '"level": "ERROR"' in line)
     record = json.loads(line)
     assert record["errorType"] == "ValueError" and record["requestId"] == request_id
+
+
+def test_a_formatter_set_on_the_runtimes_handler_still_writes_one_record_per_line(runtime):
+    api, proc = runtime("basic.own_formatters")
+    request_id = api.push({})
+    assert api.outcome(request_id).json() == "logged"
+    lines = proc.wait_output(f"{request_id}\tinvocation done").split("\n")
+    assert "WARNING app first record" in lines and "WARNING app second record" in lines
+    traceback_line = next(line for line in lines if line.startswith("ERROR app with a traceback"))
+    assert "\rTraceback (most recent call last):\r" in traceback_line  # one event
+    records = [json.loads(line) for line in lines if line.startswith('{"levelname"')]
+    assert [r["message"] for r in records] == ["json one", "json two"]  # valid JSON, one each

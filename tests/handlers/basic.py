@@ -161,3 +161,24 @@ def environment(event, context):
 
 def event_size(event, context):
     return len(event["text"])
+
+
+def own_formatters(event, context):
+    """The recipes that set a formatter on the runtime's handler, then log."""
+    import logging
+
+    from pythonjsonlogger.json import JsonFormatter
+
+    handler = logging.getLogger().handlers[0]
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    log = logging.getLogger("app")
+    log.warning("first record")
+    log.warning("second record")
+    try:
+        {}["k"]
+    except KeyError:
+        log.exception("with a traceback")
+    handler.setFormatter(JsonFormatter("%(levelname)s %(message)s"))
+    log.warning("json one")
+    log.warning("json two")
+    return "logged"
