@@ -115,13 +115,19 @@ def test_watchdog_names_the_callback_still_running_near_the_deadline(runtime, tm
     assert left and int(left[1]) > 50  # warned ~200 ms ahead, not at the last moment
 
 
-def test_sigterm_during_a_callback_reports_the_work_and_runs_hooks(runtime, tmp_path):
+def sigterm_in_a_blocked_callback(runtime, tmp_path, handler: str):
+    """`handler` defers a callback that blocks on a FIFO nobody opens; SIGTERM once it runs."""
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    api, proc = runtime("faults.blocking_callback", extensions=True)
+    api, proc = runtime(handler, extensions=True)
     api.push({"fifo": str(fifo)})
     api.wait_for(lambda rs: any(r.path == "/mark/started" for r in rs))
     proc.proc.send_signal(signal.SIGTERM)
+    return api, proc
+
+
+def test_sigterm_during_a_callback_reports_the_work_and_runs_hooks(runtime, tmp_path):
+    api, proc = sigterm_in_a_blocked_callback(runtime, tmp_path, "faults.blocking_callback")
     assert proc.wait_exit() == 0
     output = proc.output
     assert "SIGTERM received: deferred callback block_on_fifo was running; not started: mark" in (
@@ -148,12 +154,7 @@ def test_sigterm_while_idle_runs_hooks_and_exits_cleanly(runtime):
 def test_a_sigterm_handler_of_the_functions_own_runs_after_the_account_before_the_hooks(
     runtime, tmp_path
 ):
-    fifo = tmp_path / "fifo"
-    os.mkfifo(fifo)
-    api, proc = runtime("own_sigterm.blocking_callback", extensions=True)
-    api.push({"fifo": str(fifo)})
-    api.wait_for(lambda rs: any(r.path == "/mark/started" for r in rs))
-    proc.proc.send_signal(signal.SIGTERM)
+    _, proc = sigterm_in_a_blocked_callback(runtime, tmp_path, "own_sigterm.blocking_callback")
     assert proc.wait_exit() == 0  # the status its sys.exit(0) asked for
     output = proc.output
     account = output.index("SIGTERM received: deferred callback block_on_fifo was running")

@@ -28,20 +28,24 @@ def envelope_items(request) -> list[dict]:
     return [json.loads(line) for line in lines[1::2] if line.strip()]
 
 
+def with_sentry(emulator, sentry: LoopbackServer, handler: str):
+    """The function `handler` on the emulator, reporting to the `sentry` stand-in."""
+    dsn = f"http://public@{sentry.url.removeprefix('http://')}/1"
+    return emulator(handler, TRACKER_HANDLERS, env={"SENTRY_DSN": dsn}, timeline=None)
+
+
+def envelopes_sent(sentry: LoopbackServer) -> list:
+    return [r for r in sentry.requests if r.path == "/api/1/envelope/"]
+
+
 def test_sentry_reports_transactions_and_the_error_as_on_the_managed_runtime(emulator):
     with LoopbackServer() as sentry:
-        dsn = f"http://public@{sentry.url.removeprefix('http://')}/1"
-        function = emulator(
-            "with_sentry.handler", TRACKER_HANDLERS, env={"SENTRY_DSN": dsn}, timeline=None
-        )
+        function = with_sentry(emulator, sentry, "with_sentry.handler")
         ok = function.invoke({})
         failed = function.invoke({"fail": True})
         function.wait_idle()
-        envelopes = sentry.wait_until(
-            lambda: len([r for r in sentry.requests if "/envelope/" in r.path]) >= 3 or None,
-            10,
-            "three envelopes",
-        ) and [r for r in sentry.requests if "/envelope/" in r.path]
+        sentry.wait_until(lambda: len(envelopes_sent(sentry)) >= 3, 10, "three envelopes")
+        envelopes = envelopes_sent(sentry)
 
     assert ok.json() == {"ok": True} and failed.function_error == "Unhandled"
     kinds = sorted(item["type"] for request in envelopes for item in envelope_items(request))
@@ -54,11 +58,7 @@ def test_sentry_reports_transactions_and_the_error_as_on_the_managed_runtime(emu
 
 def test_sentry_reports_an_init_failure(emulator):
     with LoopbackServer() as sentry:
-        dsn = f"http://public@{sentry.url.removeprefix('http://')}/1"
-        function = emulator(
-            "sentry_init_fails.handler", TRACKER_HANDLERS, env={"SENTRY_DSN": dsn}, timeline=None
-        )
-        result = function.invoke({})
+        result = with_sentry(emulator, sentry, "sentry_init_fails.handler").invoke({})
         request = sentry.wait_for("/api/1/envelope/")
     assert result.json()["errorType"] == "LookupError"
     assert b"no configuration at import" in envelope(request)
