@@ -68,6 +68,7 @@ def fresh_copy(tmp_path_factory) -> Path:
         if source.is_file():
             (copy / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, copy / name)
+    (ROOT / ".cache").mkdir(exist_ok=True)  # a fresh clone has none until something caches
     for linked in (".venv", ".cache"):
         (copy / linked).symlink_to(ROOT / linked)
     return copy
