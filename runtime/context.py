@@ -62,6 +62,26 @@ def _repr(obj: object) -> str:
     return f"{type(obj).__name__}([{fields}])"
 
 
+_FUNCTION_VARIABLES = (
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+)
+_facts: tuple[str | None, ...] | None = None
+
+
+def _function_facts() -> tuple[str | None, ...]:
+    """What Lambda sets once for the environment's life, read at the first invocation rather than
+    at each one (five environment lookups were a tenth of the runtime's own time per invocation),
+    and so unchanged by a handler that edits os.environ."""
+    global _facts
+    if _facts is None:
+        _facts = tuple(os.environ.get(name) for name in _FUNCTION_VARIABLES)
+    return _facts
+
+
 # The W3C trace-context fields a caller may send under the client context's "w3c" key.
 W3C_FIELDS = ("traceparent", "tracestate", "baggage")
 
@@ -89,13 +109,14 @@ class LambdaContext:
         cognito_identity: dict | None = None,
         tenant_id: str | None = None,
     ) -> None:
-        env = os.environ
+        (
+            self.log_group_name,
+            self.log_stream_name,
+            self.function_name,
+            self.memory_limit_in_mb,
+            self.function_version,
+        ) = _function_facts()
         self.aws_request_id = request_id
-        self.log_group_name = env.get("AWS_LAMBDA_LOG_GROUP_NAME")
-        self.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME")
-        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME")
-        self.memory_limit_in_mb = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION")
         self.invoked_function_arn = invoked_function_arn
         self.tenant_id = tenant_id
         self._w3c = _pop_w3c(client_context)

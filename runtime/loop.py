@@ -95,7 +95,7 @@ def _tracked(api: RuntimeAPI) -> object:
 def _run_handler(
     api: object, handler: Callable[..., object], invocation: Invocation
 ) -> tuple[bytes, str, BaseException | None]:
-    if api.__class__ is RuntimeAPI:
+    if isinstance(api, RuntimeAPI):
         return call_handler(handler, invocation)
     # An error tracker wraps the handler on its way in, as it does on the managed runtime.
     return api.call_handler(handler, lambda wrapped: call_handler(wrapped, invocation))
