@@ -34,6 +34,13 @@ _XRAY_CAUSE_LIMIT = 64 * 1024
 PROCESS_EXITS = (SystemExit, KeyboardInterrupt)
 
 
+def exit_status(code: object) -> int:
+    """The status `sys.exit(code)` ends a process with: an int as it is, None 0, anything else 1."""
+    if isinstance(code, int):
+        return code
+    return 0 if code is None else 1
+
+
 class Fault(Exception):
     """A failure the runtime detected itself (bad handler name, unserialisable result...)."""
 

@@ -40,7 +40,7 @@ def serve_one(
     logs.set_request(invocation.request_id, invocation.tenant_id)
     _set_trace_id(invocation.trace_id)
     batch = deferred.open_batch(invocation.request_id)
-    api = _tracked(api)
+    api = tracked(api)
 
     body, content_type, failure = _run_handler(api, handler, invocation)
     if failure is None and len(body) > MAX_RESPONSE_BYTES:
@@ -85,7 +85,7 @@ def serve_one(
         raise failure  # the caller has its error; now exit
 
 
-def _tracked(api: RuntimeAPI) -> object:
+def tracked(api: RuntimeAPI) -> object:
     """The API client, routed through `runtime.tracker_hooks` once an error tracker patched it
     (it is imported only when one asks `__main__` for `bootstrap`)."""
     hooks = sys.modules.get("runtime.tracker_hooks")

@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Callable
 
-from runtime import deferred, logs
+from runtime import deferred, errors, logs
 
 # Lambda's grace period for a runtime with an internal extension.
 GRACE_MS = 500
@@ -85,7 +85,7 @@ def _run_users_handler(signum: int, frame: object) -> int:
     try:
         _users_handler(signum, frame)
     except SystemExit as e:
-        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        return errors.exit_status(e.code)
     except Exception:
         log.exception("the function's SIGTERM handler failed")
     return 0

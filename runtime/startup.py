@@ -50,11 +50,10 @@ def main() -> None:
         logging.warning(UNHANDLED_EXCEPTION_WARNING)  # before the error, as the managed runtime
         logs.write_error(payload)
         try:
+            from runtime.loop import tracked
+
             # Still inside `except`: an error tracker's patch reads the exception from here.
-            poster = api
-            if (hooks := sys.modules.get("runtime.tracker_hooks")) is not None:
-                poster = hooks.routed(api)
-            poster.post_init_error(errors.to_json(payload), str(payload["errorType"]))
+            tracked(api).post_init_error(errors.to_json(payload), str(payload["errorType"]))
         except RuntimeAPIFatal as api_error:
             print(f"bootstrap: could not report the init error: {api_error}", file=sys.stderr)
         _exit(1)
@@ -88,9 +87,9 @@ def _exit(code: object) -> None:
     """
     import atexit
 
-    from runtime import logs
+    from runtime import errors, logs
 
-    status = code if isinstance(code, int) else (0 if code is None else 1)
+    status = errors.exit_status(code)
     if not isinstance(code, int) and code is not None:
         print(code, file=sys.stderr)  # what sys.exit("message") prints
     atexit._run_exitfuncs()

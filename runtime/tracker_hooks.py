@@ -45,24 +45,23 @@ def handle_event_request(
     return run(request_handler)
 
 
-_ORIGINALS = (
-    handle_event_request,
-    LambdaRuntimeClient.post_init_error,
-    LambdaRuntimeClient.post_invocation_result,
-    LambdaRuntimeClient.post_invocation_error,
-)
-
-
-def in_use() -> bool:
-    """True once something replaced one of the names above: until then the loop does not come
-    here at all (nothing to call through, nothing to pay)."""
-    current = (
+def _hook_points() -> tuple[object, ...]:
+    """What the names above are bound to now."""
+    return (
         handle_event_request,
         LambdaRuntimeClient.post_init_error,
         LambdaRuntimeClient.post_invocation_result,
         LambdaRuntimeClient.post_invocation_error,
     )
-    return current != _ORIGINALS
+
+
+_ORIGINALS = _hook_points()
+
+
+def in_use() -> bool:
+    """True once something replaced one of the names above: until then the loop does not come
+    here at all (nothing to call through, nothing to pay)."""
+    return _hook_points() != _ORIGINALS
 
 
 class Routed:
