@@ -45,6 +45,7 @@ COPY requirements.txt ./
 RUN python3.12 -m pip install --no-cache-dir --no-compile --require-hashes \
         --only-binary=:all: --target var/runtime/vendor -r requirements.txt
 COPY bootstrap var/runtime/bootstrap
+COPY lambda_ack/ var/runtime/lambda_ack/
 COPY runtime/ var/runtime/runtime/
 COPY handler_example/ var/task/handler_example/
 # /var/task and /var/runtime are read-only on Lambda, so bytecode written at run time would be

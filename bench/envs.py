@@ -47,12 +47,14 @@ def pip(python: Path, *args: str) -> None:
 
 
 def stage_runtime(into: Path, *, source: Path = ROOT, bytecode: bool = True) -> Path:
-    """Copy `bootstrap`, `runtime/` (from `source`, to try a patch) and the bench handler to
-    `into`; return the task root."""
+    """Copy `bootstrap`, the runtime's packages (from `source`, to try a patch; an older tree
+    has only `runtime/`) and the bench handler to `into`; return the task root."""
     into.mkdir(parents=True, exist_ok=True)
     shutil.copy2(source / "bootstrap", into / "bootstrap")
     no_cache = shutil.ignore_patterns("__pycache__", "*.pyc")
-    shutil.copytree(source / "runtime", into / "runtime", ignore=no_cache)
+    for package in ("lambda_ack", "runtime"):
+        if (source / package).is_dir():
+            shutil.copytree(source / package, into / package, ignore=no_cache)
     shutil.copytree(TASK, into / "task", ignore=no_cache)
     if bytecode:
         precompile(into)

@@ -2,9 +2,10 @@
 
 provided.al2023 has no Python, so a deployment is two parts:
 
-- `dist/function.zip`, unpacked by Lambda in /var/task: `bootstrap`, `runtime/`, the handler
-  folder, and `vendor/` with requirements.txt installed for the target (hash-checked, wheels
-  only, for the target's platform and Python version, never the build machine's);
+- `dist/function.zip`, unpacked by Lambda in /var/task: `bootstrap`, `lambda_ack/` (the
+  runtime), `runtime/` (the names handlers import), the handler folder, and `vendor/` with
+  requirements.txt installed for the target (hash-checked, wheels only, for the target's
+  platform and Python version, never the build machine's);
 - `dist/python-layer.zip`, unpacked in /opt: `python/` from a python-build-standalone
   `install_only_stripped` archive, so `bootstrap` finds /opt/python/bin/python3.
 
@@ -44,7 +45,7 @@ GLIBC_MINORS = range(34, 16, -1)
 ZIPPED_LIMIT = 50 * 1024 * 1024  # direct upload of a zip (function or layer)
 UNZIPPED_LIMIT = 250 * 1024 * 1024  # the function and all its layers, unpacked
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say: nothing about when it was built
-RESERVED_NAMES = {"bootstrap", "runtime", "vendor", "python"}
+RESERVED_NAMES = {"bootstrap", "lambda_ack", "runtime", "vendor", "python"}
 SKIPPED = ("__pycache__", ".*", "*.pyc", "*.pyo")
 
 
@@ -126,7 +127,8 @@ def build(args: argparse.Namespace) -> None:
 
         print(f"build.sh: vendoring {', '.join(_shown(r) for r in requirements)} for {target}")
         _vendor(requirements, function / "vendor", target)
-        _copy_tree(ROOT / "runtime", function / "runtime")
+        for package in ("lambda_ack", "runtime"):
+            _copy_tree(ROOT / package, function / package)
         _copy_tree(handler_dir, function / handler_dir.name)
         shutil.copy2(ROOT / "bootstrap", function / "bootstrap")
         unzipped = _size(function) + (_size(layer) if layer.exists() else 0)

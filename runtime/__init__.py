@@ -1,9 +1,9 @@
-"""A Lambda runtime for Python that answers first and keeps working after.
+"""The names a function imports: `from runtime import defer`.
 
-Handlers return the acknowledgement; `defer` queues the work that runs once it has been posted.
+The runtime itself is the `lambda_ack` package, and it never imports this one. So a function
+whose own code has a module called `runtime` gets that module, as it would on AWS's managed
+runtime, and reaches this API as `lambda_ack` instead (`from lambda_ack import defer`).
 """
 
-from runtime.deferred import defer
-from runtime.shutdown import on_shutdown
-
-__all__ = ["defer", "on_shutdown"]
+from lambda_ack import *  # noqa: F403
+from lambda_ack import __all__  # noqa: F401

@@ -415,8 +415,9 @@ def check(
         mode = (context / relative).stat().st_mode
         if git_mode(context, relative) != "100755" or mode & 0o111 != 0o111:
             problems.append(f"{relative} is not executable in git and in the tree")
-    if not layout.on_disk("/var/runtime/runtime/__main__.py").is_file():
-        problems.append("the runtime package is not at /var/runtime/runtime")
+    for package, entry in (("lambda_ack", "__main__.py"), ("runtime", "__init__.py")):
+        if not layout.on_disk(f"/var/runtime/{package}/{entry}").is_file():
+            problems.append(f"the {package} package is not at /var/runtime/{package}")
 
     installs = [c for stage in dockerfile.stages[:-1] for c in pip_installs(stage)]
     if not installs:

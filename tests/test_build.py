@@ -152,8 +152,8 @@ def test_function_zip_layout_and_modes(built, target):
     found = entries(out / "function.zip")
     for name in [
         "bootstrap",
+        "lambda_ack/loop.py",
         "runtime/__init__.py",
-        "runtime/loop.py",
         "handler_example/app.py",
         "vendor/requests/__init__.py",
         "vendor/slack_sdk/webhook/client.py",
@@ -176,7 +176,7 @@ def test_bytecode_is_precompiled_for_the_target_with_unchecked_hashes(built, tar
     out, printed = built
     tag = "cpython-" + target[0].replace(".", "")
     with zipfile.ZipFile(out / "function.zip") as archive:
-        pyc = archive.read(f"runtime/__pycache__/loop.{tag}.pyc")
+        pyc = archive.read(f"lambda_ack/__pycache__/loop.{tag}.pyc")
         names = archive.namelist()
     # PEP 552: flags 0b01 = hash-based, source not checked (/var/task is read-only)
     assert int.from_bytes(pyc[4:8], "little") == 0b01
@@ -277,6 +277,7 @@ def _refused(done: subprocess.CompletedProcess[str], out: Path, *phrases: str) -
         (["--python-version", "3.9"], ["unsupported Python version '3.9'", "3.12"]),
         (["--handler-dir", "/nonexistent/app"], ["/nonexistent/app does not exist"]),
         (["--handler-dir", "runtime"], ["that name is the runtime's own"]),
+        (["--handler-dir", "lambda_ack"], ["that name is the runtime's own"]),
         (["--python-archive", "x.tar.gz"], ["go together"]),
         (["--requirements", "nope.txt"], ["requirements file nope.txt does not exist"]),
         (["--compile-with", "/bin/false"], ["is not a working Python 3.12"]),

@@ -158,7 +158,7 @@ def test_a_copy_after_compileall_is_reported(tmp_path):
 
 @pytest.mark.parametrize(
     ("added", "phrase"),
-    [("runtime", "runtime/: excluded"), ("**/app.py", "handler_example/app.py excluded")],
+    [("lambda_ack", "lambda_ack/: excluded"), ("**/app.py", "handler_example/app.py excluded")],
 )
 def test_a_copied_path_the_dockerignore_leaves_out_is_reported(added, phrase, tmp_path):
     dockerignore = (ROOT / ".dockerignore").read_text() + added + "\n"
@@ -168,9 +168,15 @@ def test_a_copied_path_the_dockerignore_leaves_out_is_reported(added, phrase, tm
 
 def test_dockerignore_keeps_out_caches_and_tooling_only():
     rules = ignore_rules((ROOT / ".dockerignore").read_text())
-    for path in (".venv/bin/python", ".git/HEAD", "runtime/__pycache__/api.cpython-312.pyc"):
+    for path in (".venv/bin/python", ".git/HEAD", "lambda_ack/__pycache__/api.cpython-312.pyc"):
         assert ignored(path, rules), path
-    for path in ("bootstrap", "runtime/api.py", "handler_example/app.py", "requirements.txt"):
+    kept = (
+        "lambda_ack/api.py",
+        "runtime/__init__.py",
+        "handler_example/app.py",
+        "requirements.txt",
+    )
+    for path in ("bootstrap", *kept):
         assert not ignored(path, rules), path
     assert not ignored("keep/me", ignore_rules("keep\n!keep/me\n"))
 
@@ -194,7 +200,7 @@ def test_the_image_layout_serves_a_slash_command_under_the_real_rie(tmp_path):
     image = materialize(dockerfile, ROOT, tmp_path / "stages", run=replay).final
     bootstrap = image / "var/runtime/bootstrap"
     assert os.access(bootstrap, os.X_OK)
-    pyc = next((image / "var/runtime/runtime/__pycache__").glob("__main__.*.pyc")).read_bytes()
+    pyc = next((image / "var/runtime/lambda_ack/__pycache__").glob("__main__.*.pyc")).read_bytes()
     assert int.from_bytes(pyc[4:8], "little") == 0b01  # hash-based, never checked (PEP 552)
 
     # The image's interpreter stands in as this Python without any site-packages (-S -s): with

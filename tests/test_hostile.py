@@ -137,7 +137,7 @@ def test_a_defer_racing_the_end_of_the_deferred_phase_either_runs_or_raises():
     the runtime is deciding that the batch has nothing left (here: inside its length check).
     It must either be taken and run, or be refused with RuntimeError; never return and vanish.
     The other thread is given 0.5 s: with the lock it waits for the batch to close."""
-    from runtime import deferred
+    from lambda_ack import deferred
 
     ran: list[str] = []
     said: list[str] = []

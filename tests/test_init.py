@@ -3,7 +3,6 @@
 import os
 import socket
 import sys
-from pathlib import Path
 
 import pytest
 from fake_api import HANDLERS, ROOT, FakeRuntimeAPI, RuntimeProcess
@@ -71,7 +70,7 @@ def test_lambda_runtime_python_picks_the_interpreter(runtime, tmp_path):
     wrapper.chmod(0o755)
     api, _ = runtime("basic.echo", LAMBDA_RUNTIME_PYTHON=str(wrapper))
     assert api.outcome(api.push(1)).json()["event"] == 1
-    assert marker.read_text().split() == ["-u", "-P", "-m", "runtime"]
+    assert marker.read_text().split() == ["-u", "-P", "-m", "lambda_ack"]
 
 
 def test_exec_wrapper_runs_the_runtime_command(runtime, tmp_path):
@@ -79,7 +78,7 @@ def test_exec_wrapper_runs_the_runtime_command(runtime, tmp_path):
     wrapper.write_text('#!/bin/sh\nexport WRAPPED="by wrapper: $2 $3 $4 $5"\nexec "$@"\n')
     wrapper.chmod(0o755)
     api, _ = runtime("basic.wrapped", AWS_LAMBDA_EXEC_WRAPPER=str(wrapper))
-    assert api.outcome(api.push({})).json() == "by wrapper: -u -P -m runtime"
+    assert api.outcome(api.push({})).json() == "by wrapper: -u -P -m lambda_ack"
 
 
 def test_exec_wrapper_that_is_not_executable_is_a_clear_error(runtime, tmp_path):
@@ -100,7 +99,8 @@ def test_bundled_interpreter_beside_bootstrap_is_preferred_to_path(tmp_path):
     bundled.chmod(0o755)
     (task / "bootstrap").write_bytes((ROOT / "bootstrap").read_bytes())
     (task / "bootstrap").chmod(0o755)
-    (task / "runtime").symlink_to(ROOT / "runtime")
+    for package in ("lambda_ack", "runtime"):
+        (task / package).symlink_to(ROOT / package)
 
     api = FakeRuntimeAPI()
     env = {"LAMBDA_RUNTIME_PYTHON": ""}
@@ -155,17 +155,38 @@ def _no_inherited_lambda_env(monkeypatch):
             monkeypatch.delenv(name)
 
 
-def test_a_module_of_the_functions_own_named_runtime_does_not_start_instead(tmp_path):
-    """Lambda starts the runtime in the task root; `python -m runtime` would run a `runtime.py`
-    found there (the working directory is first on sys.path) and exit without a word."""
-    task_root = Path(__file__).resolve().parent / "clash_handlers"
+CLASHING_APP = """
+import runtime
+from lambda_ack import defer
+
+def handler(event, context):
+    defer(print, "deferred through lambda_ack ran")
+    return {"served": True, "runtime": runtime.WHOSE}
+"""
+CLASHING_RUNTIME = """
+WHOSE = "the function's own"
+if __name__ == "__main__":
+    print("the function's own runtime module ran instead of the runtime")
+"""
+
+
+@pytest.mark.parametrize("layout", ["runtime.py", "runtime/__init__.py"])
+def test_a_module_of_the_functions_own_named_runtime_is_the_functions(tmp_path, layout):
+    """Lambda starts the runtime in the task root. A `runtime` module of the function's there
+    must neither start in the runtime's place (exit 0, nothing on /init/error) nor be replaced
+    by the runtime's API when the function imports it; `lambda_ack` still gives that API."""
+    (tmp_path / "app.py").write_text(CLASHING_APP)
+    (tmp_path / layout).parent.mkdir(exist_ok=True)
+    (tmp_path / layout).write_text(CLASHING_RUNTIME)
     api = FakeRuntimeAPI()
     proc = RuntimeProcess(
-        api.address, "app.handler", {"LAMBDA_TASK_ROOT": str(task_root)}, cwd=task_root
+        api.address, "app.handler", {"LAMBDA_TASK_ROOT": str(tmp_path)}, cwd=tmp_path
     )
     try:
-        assert api.outcome(api.push({})).json() == {"served": True}
-        assert "own runtime.py ran" not in proc.output
+        outcome = api.outcome(api.push({}))
+        assert outcome.json() == {"served": True, "runtime": "the function's own"}
+        proc.wait_output("deferred through lambda_ack ran")
+        assert "ran instead of the runtime" not in proc.output
     finally:
         proc.stop()
         api.close()

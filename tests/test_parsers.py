@@ -6,10 +6,10 @@ import socket
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runtime import marshal
-from runtime.api import Invocation
-from runtime.connection import Connection, ConnectionFailed, Response
-from runtime.errors import Fault
+from lambda_ack import marshal
+from lambda_ack.api import Invocation
+from lambda_ack.connection import Connection, ConnectionFailed, Response
+from lambda_ack.errors import Fault
 
 
 def exchange(raw: bytes) -> Response:
@@ -145,7 +145,7 @@ def test_setting_a_fresh_trace_id_per_invocation_does_not_grow_memory():
     import os
     import uuid
 
-    from runtime.loop import _set_trace_id
+    from lambda_ack.loop import _set_trace_id
 
     def rss_kib() -> int:
         with open("/proc/self/status") as status:

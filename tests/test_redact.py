@@ -1,4 +1,4 @@
-"""runtime.redact under random input (hypothesis): whatever the secret holds (newlines, quotes,
+"""lambda_ack.redact under random input (hypothesis): whatever the secret holds (newlines, quotes,
 backslashes, any Unicode) and however the text around it is cut into writes, no form of it in
 which the process writes it reaches the stream."""
 
@@ -10,7 +10,7 @@ import sys
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runtime.redact import MASK, RedactingStream, held_prefixes, pattern, written_forms
+from lambda_ack.redact import MASK, RedactingStream, held_prefixes, pattern, written_forms
 
 # Secrets of realistic length; "[" is left out so that the mask itself cannot spell one.
 secrets = st.text(

@@ -1,4 +1,5 @@
-"""runtime.slack.signature: what gets through verification, and every way around it that must not.
+"""lambda_ack.slack.signature: what gets through verification, and every way around it that
+must not.
 
 Each request goes through the real HTTP event reader first, in the shape Lambda would deliver it,
 because that is where header case, duplicates and base64 could open a gap.
@@ -15,8 +16,8 @@ from hypothesis import strategies as st
 from slack_support import FORM, http_event, signature_headers, signed_event
 
 from devtools.demo import SIGNING_SECRET, sign, slash_command_event
-from runtime.http_event import read_request
-from runtime.slack.signature import InvalidSignature, verify
+from lambda_ack.http_event import read_request
+from lambda_ack.slack.signature import InvalidSignature, verify
 
 BODY = b"command=%2Fstart-process&text=hello"
 SHAPES = [("2.0", True), ("2.0", False), ("1.0", True), ("1.0", False)]

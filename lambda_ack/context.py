@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from runtime import deferred
+from lambda_ack import deferred
 
 
 class CognitoIdentity:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 
-from runtime.connection import Connection, ConnectionFailed
+from lambda_ack.connection import Connection, ConnectionFailed
 
 API_VERSION = "2018-06-01"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"

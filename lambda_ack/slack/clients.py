@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from runtime.slack.app import ConfigurationError
+from lambda_ack.slack.app import ConfigurationError
 
 TYPE_CHECKING = False  # importing `typing` would cost every cold start milliseconds
 if TYPE_CHECKING:

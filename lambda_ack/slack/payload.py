@@ -12,7 +12,7 @@ import hashlib
 import json
 from urllib.parse import parse_qsl
 
-from runtime.http_event import Request
+from lambda_ack.http_event import Request
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"

@@ -10,7 +10,7 @@
 - On stdout Lambda cuts a log event at each newline, so a multi-line record (a traceback) has its
   inner newlines written as carriage returns and stays one CloudWatch event, like the error
   blocks the managed runtime writes.
-- Everything written to stdout and stderr is filtered for secrets (`runtime.redact`). Events
+- Everything written to stdout and stderr is filtered for secrets (`lambda_ack.redact`). Events
   are never logged by the runtime.
 """
 
@@ -92,7 +92,7 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[0] is not None:
             import traceback
 
-            from runtime import errors
+            from lambda_ack import errors
 
             etype, value, tb = record.exc_info
             result["stackTrace"] = traceback.format_tb(tb)
@@ -130,7 +130,7 @@ def setup(log_format: str | None, log_level: str | None) -> None:
     global _json
     import os
 
-    from runtime.redact import RedactingStream, held_prefixes, pattern
+    from lambda_ack.redact import RedactingStream, held_prefixes, pattern
 
     global _raw_stdout
     _raw_stdout = sys.stdout

@@ -3,7 +3,7 @@
 The Runtime API is a loopback peer that speaks plain HTTP/1.1 with keep-alive, so a raw socket
 and a small reader beat `http.client` (which imports `ssl` and parses headers with the `email`
 package) on start-up time and on CPU per invocation. This module knows HTTP framing and nothing
-about Lambda; `runtime.api` gives the calls their meaning.
+about Lambda; `lambda_ack.api` gives the calls their meaning.
 
 It uses `_socket`, the C module under `socket`: the Python layer pulls in `selectors` and more
 (~2 ms at cold start) for features this connection does not use. Host names are passed to

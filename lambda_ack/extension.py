@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 
-from runtime.connection import Connection, ConnectionFailed
+from lambda_ack.connection import Connection, ConnectionFailed
 
 NAME = "lambda-ack-shutdown"
 _BASE = "/2020-01-01/extension"

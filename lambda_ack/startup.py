@@ -28,14 +28,14 @@ def main() -> None:
     address = env.get("AWS_LAMBDA_RUNTIME_API")
     if not address:
         sys.exit("bootstrap: AWS_LAMBDA_RUNTIME_API is not set; Lambda (or an emulator) sets it")
-    from runtime.api import RuntimeAPI, RuntimeAPIFatal
+    from lambda_ack.api import RuntimeAPI, RuntimeAPIFatal
 
     api = RuntimeAPI(address)
     # First, so that the registration's round trip overlaps everything below.
     extension = _start_shutdown_extension(api, env)
     _put_task_root_first(env.get("LAMBDA_TASK_ROOT") or os.getcwd())
 
-    from runtime import logs
+    from lambda_ack import logs
 
     logs.setup(env.get("AWS_LAMBDA_LOG_FORMAT"), env.get("AWS_LAMBDA_LOG_LEVEL"))
 
@@ -44,13 +44,13 @@ def main() -> None:
     except Exception as e:
         import logging
 
-        from runtime import errors
+        from lambda_ack import errors
 
         payload = errors.from_exception(e)
         logging.warning(UNHANDLED_EXCEPTION_WARNING)  # before the error, as the managed runtime
         logs.write_error(payload)
         try:
-            from runtime.loop import tracked
+            from lambda_ack.loop import tracked
 
             # Still inside `except`: an error tracker's patch reads the exception from here.
             tracked(api).post_init_error(errors.to_json(payload), str(payload["errorType"]))
@@ -58,10 +58,10 @@ def main() -> None:
             print(f"bootstrap: could not report the init error: {api_error}", file=sys.stderr)
         _exit(1)
 
-    from runtime.loop import serve
+    from lambda_ack.loop import serve
 
     if extension is not None and extension.wait_registered():
-        from runtime import shutdown
+        from lambda_ack import shutdown
 
         shutdown.install()
     try:
@@ -87,7 +87,7 @@ def _exit(code: object) -> None:
     """
     import atexit
 
-    from runtime import errors, logs
+    from lambda_ack import errors, logs
 
     status = errors.exit_status(code)
     if not isinstance(code, int) and code is not None:
@@ -101,7 +101,7 @@ def _start_shutdown_extension(api, env):
     """Register for SIGTERM unless LAMBDA_RUNTIME_SHUTDOWN_EXTENSION=0."""
     if env.get("LAMBDA_RUNTIME_SHUTDOWN_EXTENSION", "1") == "0":
         return None
-    from runtime.extension import ShutdownExtension
+    from lambda_ack.extension import ShutdownExtension
 
     extension = ShutdownExtension(api.host, api.port)
     extension.start()
@@ -109,8 +109,8 @@ def _start_shutdown_extension(api, env):
 
 
 def _init(handler_spec: str):
-    from runtime.errors import Fault
-    from runtime.handler import load_handler
+    from lambda_ack.errors import Fault
+    from lambda_ack.handler import load_handler
 
     margin = os.environ.get("LAMBDA_RUNTIME_DEFER_MARGIN_MS", str(DEFAULT_MARGIN_MS))
     if not (margin.isascii() and margin.isdigit()):
@@ -125,8 +125,10 @@ def _init(handler_spec: str):
 def _put_task_root_first(task_root: str) -> None:
     """sys.path as the managed runtime has it: the function's code first, then layers.
 
-    `python -m runtime` put the working directory first; Lambda starts in LAMBDA_TASK_ROOT, but a
-    local run may not, and the user's code must win over whatever lies in that directory.
+    The function's code comes before the runtime's own directories (PYTHONPATH), so its module
+    names win: a `runtime.py` of its own is what `import runtime` gives it. A working directory
+    first on the path (PYTHONPATH may name it) goes: a local run may start elsewhere than
+    LAMBDA_TASK_ROOT, and the user's code must win over whatever lies there.
     """
     if sys.path and sys.path[0] == os.getcwd():
         del sys.path[0]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from runtime.errors import MARSHAL_ERROR, UNMARSHAL_ERROR, Fault
+from lambda_ack.errors import MARSHAL_ERROR, UNMARSHAL_ERROR, Fault
 
 
 class _HasDecimal(Exception):

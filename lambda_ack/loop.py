@@ -11,10 +11,10 @@ import sys
 import time
 from collections.abc import Callable
 
-from runtime import aio, deferred, logs, marshal
-from runtime.api import Invocation, RuntimeAPI
-from runtime.context import LambdaContext
-from runtime.errors import CONTEXT_UNMARSHAL_ERROR, PROCESS_EXITS, RESPONSE_TOO_LARGE, Fault
+from lambda_ack import aio, deferred, logs, marshal
+from lambda_ack.api import Invocation, RuntimeAPI
+from lambda_ack.context import LambdaContext
+from lambda_ack.errors import CONTEXT_UNMARSHAL_ERROR, PROCESS_EXITS, RESPONSE_TOO_LARGE, Fault
 
 # The largest buffered response Lambda accepts: 6 MiB plus 100 bytes.
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100
@@ -86,9 +86,9 @@ def serve_one(
 
 
 def tracked(api: RuntimeAPI) -> object:
-    """The API client, routed through `runtime.tracker_hooks` once an error tracker patched it
+    """The API client, routed through `lambda_ack.tracker_hooks` once an error tracker patched it
     (it is imported only when one asks `__main__` for `bootstrap`)."""
-    hooks = sys.modules.get("runtime.tracker_hooks")
+    hooks = sys.modules.get("lambda_ack.tracker_hooks")
     return api if hooks is None else hooks.routed(api)
 
 
@@ -146,7 +146,7 @@ def _json_header(value: str | None, name: str) -> dict | None:
 
 
 def _post_failure(api: RuntimeAPI, invocation: Invocation, failure: BaseException) -> int:
-    from runtime import errors
+    from lambda_ack import errors
 
     payload = errors.from_exception(failure, invocation.request_id)
     logs.write_error(payload)

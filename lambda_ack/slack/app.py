@@ -15,10 +15,10 @@ import os
 import time
 from collections.abc import Callable
 
-from runtime.http_event import MalformedEvent, Response, read_request, to_lambda
-from runtime.slack.dedupe import SeenRequests
-from runtime.slack.payload import BadRequest, SlackRequest, parse
-from runtime.slack.signature import InvalidSignature, verify
+from lambda_ack.http_event import MalformedEvent, Response, read_request, to_lambda
+from lambda_ack.slack.dedupe import SeenRequests
+from lambda_ack.slack.payload import BadRequest, SlackRequest, parse
+from lambda_ack.slack.signature import InvalidSignature, verify
 
 log = logging.getLogger("runtime.slack")
 
@@ -37,7 +37,7 @@ class SlackApp:
 
     `signing_secret` defaults to `$SLACK_SIGNING_SECRET`; without one the constructor raises, so
     a module that builds its app at import time fails the function's init instead of serving
-    unverified requests. `seen` is the at-most-once store (`runtime.slack.dedupe`).
+    unverified requests. `seen` is the at-most-once store (`lambda_ack.slack.dedupe`).
     """
 
     def __init__(

@@ -1,7 +1,7 @@
 """Graceful shutdown: what happens when Lambda sends SIGTERM before ending the environment.
 
 Lambda sends SIGTERM only to a runtime with at least one registered extension (see
-`runtime.extension`), and allows a runtime with an internal extension about 500 ms before
+`lambda_ack.extension`), and allows a runtime with an internal extension about 500 ms before
 SIGKILL. In that time the runtime reports the deferred work that will not finish (so it can be
 found in the logs), runs the hooks registered with `on_shutdown`, and exits with status 0.
 """
@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Callable
 
-from runtime import deferred, errors, logs
+from lambda_ack import deferred, errors, logs
 
 # Lambda's grace period for a runtime with an internal extension.
 GRACE_MS = 500

@@ -10,7 +10,7 @@ import importlib
 import sys
 from collections.abc import Callable
 
-from runtime.errors import (
+from lambda_ack.errors import (
     BUILT_IN_MODULE_CONFLICT,
     HANDLER_NOT_FOUND,
     IMPORT_MODULE_ERROR,

@@ -6,7 +6,7 @@ the handler: a transaction per invocation, errors captured) and the `post_*` met
 `LambdaRuntimeClient` (to flush their queue before the answer goes out). Without such a module
 they disable themselves, saying so only in debug mode.
 
-This module is that `bootstrap`: `runtime.__main__` hands it out lazily, so a function that uses
+This module is that `bootstrap`: `lambda_ack.__main__` hands it out lazily, so a function that uses
 no such agent does not import it, and the loop consults it only once something has patched it.
 Each patched name is called where awslambdaric calls it: the handler through
 `handle_event_request`, each answer through the client's `post_*` method, the init error from

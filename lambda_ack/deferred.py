@@ -13,9 +13,9 @@ import threading
 import time
 from collections.abc import Callable, Container
 
-from runtime import aio
-from runtime.errors import PROCESS_EXITS
-from runtime.watchdog import watchdog
+from lambda_ack import aio
+from lambda_ack.errors import PROCESS_EXITS
+from lambda_ack.watchdog import watchdog
 
 log = logging.getLogger("runtime")
 

@@ -1,1 +1,0 @@
-print("the function's own runtime.py ran instead of the runtime")
