@@ -62,7 +62,7 @@ def _defer_target(ours: float, theirs: float | None) -> str:
 
 METRICS = (
     Metric(
-        "init_ms", "init: spawn → first `/next` (ms)", 1, _field("init_ms"), _ratio_at_most(0.9)
+        "init_ms", "init: spawn → first `/next` (ms)", 1, _field("init_ms"), _ratio_at_most(0.85)
     ),
     Metric("init_cpu_ms", "init CPU (ms)", 1, _field("init_cpu_ms")),
     Metric(

@@ -7,12 +7,13 @@ invocations lets async clients (connection pools, sessions) be reused like sync 
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Awaitable
 
+from lambda_ack import logs
+
 _loop = None
-log = logging.getLogger("runtime")
+log = logs.runtime_log
 _CANCEL_GRACE_S = 0.1
 
 

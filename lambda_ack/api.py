@@ -10,9 +10,9 @@ Rules taken from the API contract:
 
 from __future__ import annotations
 
-import logging
 import time
 
+from lambda_ack import logs
 from lambda_ack.connection import Connection, ConnectionFailed
 
 API_VERSION = "2018-06-01"
@@ -25,7 +25,7 @@ INVOCATION_ID_HEADER = "Lambda-Runtime-Invocation-Id"
 RETRY_ATTEMPTS = 5
 RETRY_FIRST_PAUSE = 0.1
 
-log = logging.getLogger("runtime")
+log = logs.runtime_log
 
 
 class RuntimeAPIFatal(Exception):

@@ -8,16 +8,15 @@ is logged as skipped or discarded with the reason. Nothing is dropped silently, 
 from __future__ import annotations
 
 import contextvars
-import logging
 import threading
 import time
 from collections.abc import Callable, Container
 
-from lambda_ack import aio
+from lambda_ack import aio, logs
 from lambda_ack.errors import PROCESS_EXITS
 from lambda_ack.watchdog import watchdog
 
-log = logging.getLogger("runtime")
+log = logs.runtime_log
 
 
 class Callback:

@@ -10,15 +10,15 @@ local emulators), the runtime simply goes on without SIGTERM.
 from __future__ import annotations
 
 import json
-import logging
 import threading
 
+from lambda_ack import logs
 from lambda_ack.connection import Connection, ConnectionFailed
 
 NAME = "lambda-ack-shutdown"
 _BASE = "/2020-01-01/extension"
 
-log = logging.getLogger("runtime")
+log = logs.runtime_log
 
 
 class ShutdownExtension:

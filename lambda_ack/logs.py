@@ -16,26 +16,21 @@
 
 from __future__ import annotations
 
-import json
-import logging
 import sys
 import time
 
+JSON_TIME = "%Y-%m-%dT%H:%M:%SZ"
+_INFO = 20  # logging.INFO, without importing logging
 _request_id = ""
 _tenant_id: str | None = None
 _json = False
 _raw_stdout = sys.stdout
-_runtime_log = logging.getLogger("runtime")
-
-_TEXT_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s"
-_JSON_TIME = "%Y-%m-%dT%H:%M:%SZ"
-# LogRecord attributes that are not the user's `extra=` fields.
-_RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
-    "message",
-    "asctime",
-    "aws_request_id",
-    "tenant_id",
-}
+_runtime_level = _INFO  # the runtime logger's level until `logging` is imported
+# logging's level names, read from AWS_LAMBDA_LOG_LEVEL before `logging` is imported.
+_LEVELS = {
+    "CRITICAL": 50, "FATAL": 50, "ERROR": 40, "WARN": 30, "WARNING": 30, "INFO": 20, "DEBUG": 10,
+    "NOTSET": 0,
+}  # fmt: skip
 
 
 def set_request(request_id: str, tenant_id: str | None) -> None:
@@ -48,91 +43,50 @@ def request_id() -> str:
     return _request_id
 
 
-class _RequestFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.aws_request_id = _request_id
-        record.tenant_id = _tenant_id
-        return True
+def request() -> tuple[str, str | None]:
+    """The current invocation's request and tenant ids, for every log record."""
+    return _request_id, _tenant_id
 
 
-class TextFormatter(logging.Formatter):
-    converter = time.gmtime
+class _RuntimeLog:
+    """The runtime's own logger (`runtime`), which imports `logging` only to write: a line about
+    a failed callback or a retried call costs that import, a quiet cold start does not."""
 
-    def __init__(self) -> None:
-        super().__init__(_TEXT_FORMAT, "%Y-%m-%dT%H:%M:%S")
+    _logger = None
 
-    def format(self, record: logging.LogRecord) -> str:
-        return super().format(record).replace("\n", "\r") + "\n"
+    def __getattr__(self, name: str):
+        if self._logger is None:
+            import logging
 
+            self._logger = logging.getLogger("runtime")
+        return getattr(self._logger, name)
 
-class JsonFormatter(logging.Formatter):
-    """The managed runtime's JSON record: its keys in its order, a dict message kept as an
-    object, and every field whose value is None (an `extra` one too) left out."""
+    def enabled(self, level: int) -> bool:
+        # Before `logging` is imported nobody can have changed the logger's level.
+        if self._logger is None and "logging" not in sys.modules:
+            return level >= _runtime_level
+        return self.isEnabledFor(level)
 
-    converter = time.gmtime
+    def debug(self, message: str, *args: object) -> None:
+        if self.enabled(10):
+            self.__getattr__("debug")(message, *args)
 
-    def __init__(self) -> None:
-        super().__init__(datefmt=_JSON_TIME)
-
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-        return f"{seconds}.{int(record.msecs):03d}Z"
-
-    def format(self, record: logging.LogRecord) -> str:
-        level = min(50, max(0, record.levelno)) // 10 * 10
-        message = (
-            record.msg if isinstance(record.msg, dict) and not record.args else record.getMessage()
-        )
-        result: dict[str, object] = {
-            "timestamp": self.formatTime(record),
-            "level": logging.getLevelName(level),
-            "message": message,
-            "logger": record.name,
-        }
-        if record.exc_info and record.exc_info[0] is not None:
-            import traceback
-
-            from lambda_ack import errors
-
-            etype, value, tb = record.exc_info
-            result["stackTrace"] = traceback.format_tb(tb)
-            result["errorType"] = etype.__name__
-            result["errorMessage"] = errors.message_of(value)
-        result["requestId"] = getattr(record, "aws_request_id", None)
-        if record.exc_info and record.exc_info[0] is not None:
-            result["location"] = f"{record.pathname}:{record.funcName}:{record.lineno}"
-        if getattr(record, "tenant_id", None) is not None:
-            result["tenantId"] = record.tenant_id
-        for key, value in record.__dict__.items():
-            if key not in _RESERVED and key not in result:
-                result[key] = value
-        result = {key: value for key, value in result.items() if value is not None}
-        return json.dumps(result, ensure_ascii=False, default=str) + "\n"
+    def info(self, message: str, *args: object, **kwargs: object) -> None:
+        if self.enabled(_INFO):
+            self.__getattr__("info")(message, *args, **kwargs)
 
 
-class _StdoutHandler(logging.Handler):
-    """Writes each record with one `write` call, so records from threads never interleave, and
-    as one CloudWatch event whatever formatter the function set on it (a common recipe, and
-    python-json-logger): its inner newlines become carriage returns and it ends with a newline,
-    as the runtime's own formatters do."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            text = self.format(record)
-            if not isinstance(self.formatter, (TextFormatter, JsonFormatter)):
-                text = text.rstrip("\n").replace("\n", "\r") + "\n"
-            sys.stdout.write(text)
-        except Exception:
-            self.handleError(record)
+runtime_log = _RuntimeLog()
 
 
 def setup(log_format: str | None, log_level: str | None) -> None:
-    global _json
+    """Streams first (redacted from here on); the root handler once `logging` is imported."""
+    global _json, _raw_stdout, _runtime_level
     import os
 
+    from lambda_ack.after_import import after_import
     from lambda_ack.redact import RedactingStream, held_prefixes, pattern
 
-    global _raw_stdout
     _raw_stdout = sys.stdout
     # Text that UTF-8 cannot encode (a lone surrogate from a JSON event's "\ud800") is written
     # escaped, as stderr already does, instead of raising inside the runtime's own error report.
@@ -144,19 +98,15 @@ def setup(log_format: str | None, log_level: str | None) -> None:
     # Lambda ships stderr to CloudWatch too: logging's own error reports and thread tracebacks.
     sys.stderr = RedactingStream(sys.stderr, secrets, prefixes)
     _json = (log_format or "").upper() == "JSON"
-    handler = _StdoutHandler()
-    handler.setFormatter(JsonFormatter() if _json else TextFormatter())
-    handler.addFilter(_RequestFilter())
-    root = logging.getLogger()
-    root.addHandler(handler)
-
     level = {"TRACE": "DEBUG"}.get((log_level or "").upper(), (log_level or "").upper())
-    runtime_logger = logging.getLogger("runtime")
-    if level in logging.getLevelNamesMapping():
-        root.setLevel(level)
-        runtime_logger.setLevel(level)
-    else:
-        runtime_logger.setLevel(logging.INFO)
+    _runtime_level = _LEVELS.get(level, _INFO)
+    after_import("logging", lambda _: _install_handler(level))
+
+
+def _install_handler(level: str) -> None:
+    from lambda_ack import log_format
+
+    log_format.install(_json, level)
 
 
 def flush_streams() -> None:
@@ -173,10 +123,10 @@ def runtime_info(message: str, fields: dict[str, object]) -> None:
     """An INFO line from the runtime itself, written once per invocation, so it skips what it
     does not need: in Text format it is written straight to stdout, unfiltered (it holds only
     numbers the runtime computed) and without a LogRecord. JSON takes the ordinary path."""
-    if not _runtime_log.isEnabledFor(logging.INFO):
+    if not runtime_log.enabled(_INFO):
         return
     if _json:
-        _runtime_log.info(message, extra=fields)
+        runtime_log.info(message, extra=fields)
         return
     now = time.time()
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
@@ -189,8 +139,10 @@ def runtime_info(message: str, fields: dict[str, object]) -> None:
 def write_error(error: dict[str, object]) -> None:
     """Log a failed invocation or init the way the managed runtime does: one event per error."""
     if _json:
-        record = {"timestamp": time.strftime(_JSON_TIME, time.gmtime()), "level": "ERROR"}
+        record = {"timestamp": time.strftime(JSON_TIME, time.gmtime()), "level": "ERROR"}
         record.update(error)
+        import json
+
         sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         return
     head = "[ERROR]"

@@ -8,7 +8,6 @@ found in the logs), runs the hooks registered with `on_shutdown`, and exits with
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from lambda_ack import deferred, errors, logs
 # Lambda's grace period for a runtime with an internal extension.
 GRACE_MS = 500
 
-log = logging.getLogger("runtime")
+log = logs.runtime_log
 _hooks: list[Callable[[], object]] = []
 
 

@@ -67,9 +67,7 @@ def main() -> None:
     try:
         serve(api, handler, margin_ms)
     except RuntimeAPIFatal as e:
-        import logging
-
-        logging.getLogger("runtime").critical("exiting: %s", e)
+        logs.runtime_log.critical("exiting: %s", e)
         _exit(1)
     except SystemExit as e:  # from a handler or a callback; the caller has its answer
         _exit(e.code)

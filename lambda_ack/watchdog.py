@@ -7,11 +7,12 @@ say which one was running, so the user knows where to look.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 
-log = logging.getLogger("runtime")
+from lambda_ack import logs
+
+log = logs.runtime_log
 
 # How long before the deadline the warning is written: enough for the line to leave the process.
 WARN_BEFORE_DEADLINE_MS = 200

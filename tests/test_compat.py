@@ -161,3 +161,36 @@ def test_a_formatter_set_on_the_runtimes_handler_still_writes_one_record_per_lin
     assert "\rTraceback (most recent call last):\r" in traceback_line  # one event
     records = [json.loads(line) for line in lines if line.startswith('{"levelname"')]
     assert [r["message"] for r in records] == ["json one", "json two"]  # valid JSON, one each
+
+
+def test_a_function_that_never_imports_logging_does_not_pay_for_it(runtime):
+    """`logging` (with `traceback`, `string`, `weakref`) is a few ms of cold start."""
+    api, _ = runtime("no_logging.handler", extensions=True)
+    assert api.outcome(api.push({})).json() == {"logging_imported": False}
+
+
+def test_logging_first_imported_during_an_invocation_is_set_up_as_at_init(runtime):
+    api, proc = runtime("no_logging.imports_logging_late", AWS_LAMBDA_LOG_LEVEL="INFO")
+    request_id = api.push({})
+    assert api.outcome(request_id).json() == ["StdoutHandler"]
+    lines = proc.wait_output(f"{request_id}\tinvocation done").split("\n")
+    warning = next(line for line in lines if line.endswith("late warning line"))
+    assert warning.startswith("[WARNING]\t") and f"\t{request_id}\t" in warning
+    assert any(line.endswith(f"\t{request_id}\tlate info line") for line in lines)
+
+
+@pytest.mark.parametrize("log_format", ["Text", "JSON"])
+def test_the_runtimes_own_lines_need_no_logging_imported_before(runtime, log_format):
+    api, proc = runtime("no_logging.callback_fails", AWS_LAMBDA_LOG_FORMAT=log_format)
+    request_id = api.push({})
+    assert api.outcome(request_id).json() == {"logging_imported": False}
+    output = proc.wait_output("invocation done")
+    lines = [line for line in output.split("\n") if request_id in line]
+    failure = next(line for line in lines if "deferred callback fails failed" in line)
+    done = next(line for line in lines if "invocation done" in line)
+    if log_format == "JSON":
+        assert json.loads(failure)["errorType"] == "KeyError"
+        assert json.loads(done)["callbacks"]["failed"] == 1
+    else:
+        assert failure.startswith("[ERROR]\t") and "KeyError: 'from a callback'" in failure
+        assert done.startswith("[INFO]\t") and "failed=1" in done

@@ -2,9 +2,16 @@
 
 One function for every phase, so each runtime process serves the whole run: an event carrying
 `defer_s` (sent to lambda-ack only) leaves that much work for after the response.
+`--env BENCH_IMPORTS=logging,json` makes it import those modules first, as a function that uses
+them would (most do: boto3, requests, slack_sdk and Powertools all import `logging`).
 """
 
+import importlib
+import os
 import time
+
+for _name in filter(None, os.environ.get("BENCH_IMPORTS", "").split(",")):
+    importlib.import_module(_name)
 
 
 def handler(event, context):
