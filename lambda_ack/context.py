@@ -2,7 +2,7 @@
 
 Handlers written for AWS's managed Python runtime read `memory_limit_in_mb` as a string, compare
 `identity`/`client_context` fields that may be None, and print the context; all of that behaves
-the same here. `defer` is the one addition.
+the same here. `defer` and `ack` are the additions.
 """
 
 from __future__ import annotations
@@ -134,6 +134,12 @@ class LambdaContext:
     def defer(self, fn: Callable[..., object], /, *args: object, **kwargs: object) -> None:
         """Same as `runtime.defer`: run `fn(*args, **kwargs)` after the response is posted."""
         deferred.defer(fn, *args, **kwargs)
+
+    def ack(self, result: object = None) -> None:
+        """Same as `runtime.ack`: post `result` as the answer now; the handler goes on after."""
+        from lambda_ack.acknowledgement import ack
+
+        ack(result)
 
     def log(self, msg: object) -> None:
         sys.stdout.write(str(msg))

@@ -81,12 +81,9 @@ def defer(
             + (hint if hasattr(fn, "__await__") else "")
         )
     callback = Callback(fn, args, kwargs, always)
-    owner = _owner.get()
     with _lock:
-        batch = owner if owner is not None else _current
-        accepted = (
-            batch is not None and not batch.closed and (owner is not None or not _left_over(batch))
-        )
+        batch = caller_batch()
+        accepted = batch is not None and not batch.closed
         if accepted:
             batch.callbacks.append(callback)
     if not accepted:
@@ -95,6 +92,17 @@ def defer(
             "task that outlived the invocation that started it); the work would never run in "
             "its own invocation, so it is refused"
         )
+
+
+def caller_batch() -> Batch | None:
+    """The batch of the invocation whose code is calling: the one its context names (asyncio
+    tasks, the main thread), else the current one unless the caller is a thread an earlier
+    invocation started."""
+    owner = _owner.get()
+    if owner is not None:
+        return owner
+    batch = _current
+    return None if batch is None or _left_over(batch) else batch
 
 
 def _thread_idents() -> Container[int]:
@@ -182,7 +190,7 @@ def run_batch(
                 )
                 continue
             counts.ran += 1
-            watchdog.watch(callback.name, deadline_ms)
+            watchdog.watch(f"deferred callback {callback.name}", deadline_ms)
             try:
                 result = callback.fn(*callback.args, **callback.kwargs)
                 if hasattr(type(result), "__await__"):

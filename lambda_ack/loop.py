@@ -1,7 +1,8 @@
 """The invocation loop: next event → handler → response posted → deferred callbacks → next event.
 
-The order is the product: the caller has its answer as soon as the handler returns, and the
-deferred work runs while Lambda still counts this invocation (it ends only at the next `/next`).
+The order is the product: the caller has its answer as soon as the handler returns (or calls
+`ack()`: `lambda_ack.acknowledgement`), and the deferred work runs while Lambda still counts this
+invocation (it ends only at the next `/next`).
 """
 
 from __future__ import annotations
@@ -11,13 +12,10 @@ import sys
 import time
 from collections.abc import Callable
 
-from lambda_ack import aio, deferred, logs, marshal
+from lambda_ack import acknowledgement, aio, deferred, logs, marshal
 from lambda_ack.api import Invocation, RuntimeAPI
 from lambda_ack.context import LambdaContext
-from lambda_ack.errors import CONTEXT_UNMARSHAL_ERROR, PROCESS_EXITS, RESPONSE_TOO_LARGE, Fault
-
-# The largest buffered response Lambda accepts: 6 MiB plus 100 bytes.
-MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100
+from lambda_ack.errors import CONTEXT_UNMARSHAL_ERROR, PROCESS_EXITS, Fault
 
 
 def serve(api: RuntimeAPI, handler: Callable[..., object], margin_ms: int) -> None:
@@ -41,36 +39,32 @@ def serve_one(
     _set_trace_id(invocation.trace_id)
     batch = deferred.open_batch(invocation.request_id)
     api = tracked(api)
+    answer = acknowledgement.begin(api, invocation, started, cold_start)
 
-    body, content_type, failure = _run_handler(api, handler, invocation)
-    if failure is None and len(body) > MAX_RESPONSE_BYTES:
-        failure = _too_large(len(body))
-    if failure is None:
-        status = api.post_response(invocation, body, content_type)
-        if status == 413:
-            failure = _too_large(len(body))
-    if failure is not None:
-        status = _post_failure(api, invocation, failure)
-    acknowledged = time.perf_counter()
+    answer.finish(*_run_handler(api, handler, invocation))
 
-    if failure is not None:
-        discard_reason = f"the invocation failed ({_error_type(failure)})"
-    elif status != 202:
-        discard_reason = f"the Runtime API refused the response (HTTP {status})"
-    else:
-        discard_reason = None
-    counts = deferred.run_batch(batch, invocation.deadline_ms, margin_ms, discard_reason)
+    counts = deferred.run_batch(batch, invocation.deadline_ms, margin_ms, answer.discard_reason())
     aio.settle(invocation.deadline_ms, margin_ms)
     finished = time.perf_counter()
+    if answer.early:  # the rest of the handler was deferred work too
+        counts.ran += 1
+        counts.failed += answer.remainder_failed
+    _log_timeline(answer, counts, finished)
+    if isinstance(answer.failure, PROCESS_EXITS):
+        raise answer.failure  # the caller has its answer; now exit
 
-    ack_ms = (acknowledged - started) * 1000
-    deferred_ms = (finished - acknowledged) * 1000
+
+def _log_timeline(answer: acknowledgement.Acknowledgement, counts, finished: float) -> None:
+    ack_ms = (answer.posted_at - answer.started) * 1000
+    deferred_ms = (finished - answer.posted_at) * 1000
     logs.runtime_info(
-        f"invocation done: ack_ms={ack_ms:.2f} deferred_ms={deferred_ms:.2f} "
-        f"callbacks_run={counts.ran} failed={counts.failed} skipped={counts.skipped} "
-        f"discarded={counts.discarded} cold_start={'true' if cold_start else 'false'}",
+        f"invocation done: ack_ms={ack_ms:.2f} ack_source={answer.source} "
+        f"deferred_ms={deferred_ms:.2f} callbacks_run={counts.ran} failed={counts.failed} "
+        f"skipped={counts.skipped} discarded={counts.discarded} "
+        f"cold_start={'true' if answer.cold_start else 'false'}",
         {
             "ackMs": round(ack_ms, 2),
+            "ackSource": answer.source,
             "deferredMs": round(deferred_ms, 2),
             "callbacks": {
                 "run": counts.ran,
@@ -78,11 +72,9 @@ def serve_one(
                 "skipped": counts.skipped,
                 "discarded": counts.discarded,
             },
-            "coldStart": cold_start,
+            "coldStart": answer.cold_start,
         },
     )
-    if isinstance(failure, PROCESS_EXITS):
-        raise failure  # the caller has its error; now exit
 
 
 def tracked(api: RuntimeAPI) -> object:
@@ -94,7 +86,7 @@ def tracked(api: RuntimeAPI) -> object:
 
 def _run_handler(
     api: object, handler: Callable[..., object], invocation: Invocation
-) -> tuple[bytes, str, BaseException | None]:
+) -> tuple[object, BaseException | None]:
     if isinstance(api, RuntimeAPI):
         return call_handler(handler, invocation)
     # An error tracker wraps the handler on its way in, as it does on the managed runtime.
@@ -103,18 +95,17 @@ def _run_handler(
 
 def call_handler(
     handler: Callable[..., object], invocation: Invocation
-) -> tuple[bytes, str, BaseException | None]:
-    """Run the handler; return the encoded result, or the exception that replaces it."""
+) -> tuple[object, BaseException | None]:
+    """Run the handler; return its result, or the exception that replaces it."""
     try:
         context = _context(invocation)
         event = marshal.decode_event(invocation.body, invocation.content_type)
         result = handler(event, context)
         if hasattr(type(result), "__await__"):  # `async def` handler
             result = aio.run(result)
-        body, content_type = marshal.encode_result(result)
-        return body, content_type, None
+        return result, None
     except BaseException as e:  # every failure becomes an error payload for the caller
-        return b"", "", e
+        return None, e
 
 
 def _context(invocation: Invocation) -> LambdaContext:
@@ -143,29 +134,6 @@ def _json_header(value: str | None, name: str) -> dict | None:
             f"Unable to parse {name} JSON: a JSON object is expected, got {type(parsed).__name__}",
         )
     return parsed
-
-
-def _post_failure(api: RuntimeAPI, invocation: Invocation, failure: BaseException) -> int:
-    from lambda_ack import errors
-
-    payload = errors.from_exception(failure, invocation.request_id)
-    logs.write_error(payload)
-    error_type = failure.error_type if isinstance(failure, Fault) else errors.UNHANDLED
-    return api.post_error(
-        invocation, errors.to_json(payload), error_type, errors.xray_cause(failure)
-    )
-
-
-def _too_large(size: int) -> Fault:
-    return Fault(
-        RESPONSE_TOO_LARGE,
-        f"Response payload size ({size} bytes) exceeded maximum allowed payload size "
-        f"({MAX_RESPONSE_BYTES} bytes).",
-    )
-
-
-def _error_type(failure: BaseException) -> str:
-    return failure.error_type if isinstance(failure, Fault) else type(failure).__name__
 
 
 def _set_trace_id(trace_id: str | None) -> None:

@@ -24,19 +24,20 @@ class Watchdog:
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        # (serial, callback name, deadline ms, when to warn in ms)
+        # (serial, what is running, deadline ms, when to warn in ms)
         self._job: tuple[int, str, int, float] | None = None
         self._serial = 0
         self._thread: threading.Thread | None = None
 
-    def watch(self, name: str, deadline_ms: int) -> None:
+    def watch(self, what: str, deadline_ms: int) -> None:
+        """`what`: the work as the warning names it ("deferred callback f")."""
         now_ms = time.time() * 1000
         # Already within the warning window: give the callback half of what is left before
         # calling it stuck, so a quick callback started late is not reported.
         warn_at = max(deadline_ms - WARN_BEFORE_DEADLINE_MS, (now_ms + deadline_ms) / 2)
         with self._cond:
             self._serial += 1
-            self._job = (self._serial, name, deadline_ms, warn_at)
+            self._job = (self._serial, what, deadline_ms, warn_at)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="deadline-watchdog")
                 self._thread.daemon = True
@@ -61,7 +62,7 @@ class Watchdog:
                     self._cond.wait(min((warn_at - now_ms) / 1000, _LONGEST_WAIT_S))
                     continue  # re-read: the job may have changed or ended meanwhile
                 log.warning(
-                    "deferred callback %s is still running %d ms before the deadline; Lambda will "
+                    "%s is still running %d ms before the deadline; Lambda will "
                     "stop the environment at the deadline and the next event pays a cold start",
                     name,
                     max(deadline_ms - now_ms, 0),
