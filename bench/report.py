@@ -7,6 +7,7 @@ within a run first (its p50, its p99), then across runs the same way.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import platform
@@ -98,10 +99,12 @@ def summarise(runs: dict[str, list[dict]]) -> dict[str, dict[str, dict[str, floa
             values = [v for v in map(metric.per_run, samples) if v is not None]
             if values:
                 summary.setdefault(metric.key, {})[name] = stats(values)
-    for key, q in (("defer_ack_p50_ms", 50), ("defer_ack_p99_ms", 99)):
-        pooled = [us / 1e3 for run in runs.get(OURS, ()) for us in run.get("defer_ack_us", ())]
+    for sample, q in itertools.product(("defer_ack", "early_ack"), (50, 99)):
+        pooled = [us / 1e3 for run in runs.get(OURS, ()) for us in run.get(f"{sample}_us", ())]
         if pooled:
-            summary[key] = {OURS: {**stats([percentile(pooled, q)]), "pooled": len(pooled)}}
+            summary[f"{sample}_p{q}_ms"] = {
+                OURS: {**stats([percentile(pooled, q)]), "pooled": len(pooled)}
+            }
     deferred = [ms for run in runs.get(OURS, ()) for ms in run.get("deferred_ms", ())]
     if deferred:
         summary["deferred_ms"] = {OURS: stats(deferred)}
@@ -128,6 +131,13 @@ EXTRA_ROWS = (
     ("defer_ack_p50_ms", "ack with a 2 s deferred callback, p50 (ms)", 2, None),
     ("defer_ack_p99_ms", "ack with a 2 s deferred callback, p99 (ms)", 2, _defer_target),
     ("deferred_ms", "…its deferred phase, `/response` → next `/next` (ms)", 0, None),
+    ("early_ack_p50_ms", "`runtime.ack()`, then 2 s of work in the handler, p50 (ms)", 2, None),
+    (
+        "early_ack_p99_ms",
+        "`runtime.ack()`, then 2 s of work in the handler, p99 (ms)",
+        2,
+        _defer_target,
+    ),
     ("slack_cold_ms_source", "Slack app cold start, zip, no bytecode (ms)", 1, None),
     ("slack_cold_ms_bytecode", "Slack app cold start, zip, bytecode (ms)", 1, None),
 )

@@ -141,6 +141,9 @@ def measure(runtime: Runtime, python: Path, server: Server, plan: Plan) -> dict[
                     (n - r) / 1e6
                     for r, n in zip(deferring.responded, deferring.next_seen, strict=True)
                 ]
+                event = json.dumps({"ack_then_s": plan.defer_s}).encode()
+                acking = server.run(spawned.proc, event, plan.defers, 60 + 2 * plan.defer_s)
+                result["early_ack_us"] = [ns / 1e3 for ns in acking.acks_ns()]
     finally:
         server.forget()
     return result

@@ -115,7 +115,8 @@ class Emulator:
         self._timed_out_ids: set[str] = set()
         self._init_error: bytes | None = None
         self._output: list[str] = []
-        self._output_lock = threading.Lock()  # taken after _cond, never before it
+        # Taken after _cond, never before it; a condition, so a test can wait for a line.
+        self._output_lock = threading.Condition()
         self._pipe: OutputPipe | None = None
 
         self._runtime_server = serve(self._runtime_request, 0)
@@ -148,6 +149,18 @@ class Emulator:
     def output(self) -> str:
         with self._output_lock:
             return "".join(self._output)
+
+    def wait_output(self, text: str, timeout: float = 15.0) -> str:
+        """The output once it contains `text`: lines come through a pipe, a little after the
+        runtime wrote them (and after the timeline that `wait_idle` waits for)."""
+        deadline = time.monotonic() + timeout
+        with self._output_lock:
+            while text not in (output := "".join(self._output)):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{text!r} not in the output:\n{output}")
+                self._output_lock.wait(left)
+            return output
 
     @property
     def runtime_pid(self) -> int | None:
@@ -352,8 +365,9 @@ class Emulator:
         threading.Thread(target=self._pipe.follow, daemon=True).start()
         threading.Thread(target=self._watch, args=(proc, self._pipe), daemon=True).start()
 
-    def _append_output(self, text: str) -> None:
+    def _append_output(self, text: str) -> None:  # with _output_lock held
         self._output.append(text)
+        self._output_lock.notify_all()
         if self._runtime_log is not None:
             self._runtime_log.write(text)
             self._runtime_log.flush()

@@ -130,9 +130,10 @@ def begin(api: object, invocation: object, started: float, cold_start: bool) -> 
     return _current
 
 
-def current() -> Acknowledgement:
+def active() -> Acknowledgement | None:
     """The acknowledgement of the invocation whose handler is calling, by the rule `defer` uses
-    to tell the current invocation's code from code an earlier one left running."""
+    to tell the current invocation's code from code an earlier one left running; None outside a
+    handler (a framework called in a test, a deferred callback)."""
     acknowledgement = _current
     batch = deferred.caller_batch()
     if (
@@ -141,6 +142,14 @@ def current() -> Acknowledgement:
         or batch is None
         or batch.request_id != acknowledgement._invocation.request_id
     ):
+        return None
+    return acknowledgement
+
+
+def current() -> Acknowledgement:
+    """`active()`, or the error `ack()` raises outside a handler."""
+    acknowledgement = active()
+    if acknowledgement is None:
         raise RuntimeError(
             "ack() was called outside an invocation's handler (at import time, from a deferred "
             "callback, or from code an earlier invocation left running)"

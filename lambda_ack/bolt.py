@@ -18,6 +18,14 @@ Decisions:
   Bolt response goes back through `lambda_ack.http_event.to_lambda`.
 - A lazy function's exception propagates to the runtime, which logs it with its traceback and
   runs the next callback; Bolt's own runners would swallow it into a one-line error message.
+- Bolt's `ack()` posts the HTTP answer the moment it is called (`lambda_ack.acknowledgement`):
+  the rest of the listener, then its lazy functions, run after Slack has it. Bolt's own adapter
+  answers only once the whole listener has returned, which is why a listener that acknowledges
+  and then works for 5 s makes Slack show `dispatch_failed` there and works here.
+- The ack guard (`lambda_ack.slack.guard`, on by default) posts a fallback when no `ack()` came
+  2.5 s after the request, and sends the listener's late acknowledgement to its `response_url`.
+- A request this environment has handled is answered 200 and not dispatched again (Slack's
+  retries; the same at-most-once store as `SlackApp`), once Bolt has verified its signature.
 - Bolt reads "run only this lazy function" from two request headers, which the signature does
   not cover. They are dropped from HTTP requests, so a captured request cannot be replayed in
   that mode. They are honoured only on an event with a top-level `"method": "NONE"`, which no
@@ -31,14 +39,16 @@ import functools
 import logging
 from collections.abc import Callable
 
-from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt import Ack, App, BoltRequest, BoltResponse
 from slack_bolt.kwargs_injection import build_required_kwargs
 from slack_bolt.lazy_listener import LazyListenerRunner
 from slack_bolt.logger import get_bolt_app_logger
 from slack_bolt.util.utils import get_arg_names_of_callable
 
-from lambda_ack import defer
+from lambda_ack import acknowledgement, defer
 from lambda_ack.http_event import MalformedEvent, Response, read_request, to_lambda
+from lambda_ack.slack.dedupe import SeenRequests, key_of
+from lambda_ack.slack.guard import DEFAULT_AFTER_MS, AckGuard, deliver_late, message_of
 
 __all__ = ["DeferredLazyListenerRunner", "SlackRequestHandler"]
 
@@ -85,10 +95,23 @@ class SlackRequestHandler:
     """Drop-in for `slack_bolt.adapter.aws_lambda.SlackRequestHandler`: same construction, same
     `handle(event, context)`, same Lambda HTTP answers for POST requests."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(
+        self,
+        app: App,
+        *,
+        ack_guard_ms: int | None = DEFAULT_AFTER_MS,
+        ack_fallback: str | None = None,
+        seen: SeenRequests | None = None,
+    ) -> None:
+        """`ack_guard_ms` and `ack_fallback`: the ack guard's delay (None turns it off) and its
+        text; `seen`: the at-most-once store (`lambda_ack.slack.dedupe`)."""
         self.app = app
         self.logger = get_bolt_app_logger(app.name, SlackRequestHandler, app.logger)
+        self._guard = AckGuard(ack_guard_ms, ack_fallback)
         app.listener_runner.lazy_listener_runner = DeferredLazyListenerRunner(self.logger)
+        if not hasattr(app, "_lambda_ack_seen"):  # once per app: apps build this per invocation
+            app._lambda_ack_seen = seen if seen is not None else SeenRequests()
+            app.use(_at_most_once(app._lambda_ack_seen))
         if not app.process_before_response:
             # Without it Bolt runs listeners in threads and answers before they finish; Lambda
             # freezes such threads once the runtime asks for the next event.
@@ -138,9 +161,65 @@ class SlackRequestHandler:
                 "lambda_request": event,
             },
         )
-        answer: BoltResponse = self.app.dispatch(bolt_request)
-        # Bolt's adapter's shape exactly: no isBase64Encoded (Bolt's bodies are text).
-        return {"statusCode": answer.status, "body": answer.body, "headers": answer.first_headers()}
+        answer = acknowledgement.active()
+        if answer is None:  # called outside the runtime's loop: Bolt's own flow answers
+            return _lambda_answer(self.app.dispatch(bolt_request))
+        bolt_request.context["ack"] = _PostingAck()
+        body = bolt_request.body
+        kind = "event" if body.get("type") == "event_callback" else _kind(body)
+        self._guard.watch(
+            answer,
+            lambda late: deliver_late(kind, body.get("response_url"), message_of(late.body)),
+        )
+        try:
+            response: BoltResponse = self.app.dispatch(bolt_request)
+        finally:
+            self._guard.stand_down()
+        return None if answer.early else _lambda_answer(response)
+
+
+class _PostingAck(Ack):
+    """Bolt's `ack`, which also posts its answer to the Runtime API when it is called. It keeps
+    no reference (Bolt copies requests for lazy listeners): the invocation is looked up."""
+
+    def __call__(self, *args, **kwargs) -> BoltResponse:
+        response = super().__call__(*args, **kwargs)
+        answer = acknowledgement.active()
+        if answer is not None and not answer.post(_lambda_answer(response), "ack"):
+            if answer.source == "guard" and answer.after_guard is not None:
+                answer.after_guard(response)
+            else:
+                logging.getLogger("runtime").warning(
+                    "ack() called again: Slack already has this request's acknowledgement"
+                )
+        return response
+
+
+def _at_most_once(seen: SeenRequests) -> Callable[..., object]:
+    """Bolt middleware, run after its signature check: a request already handled here is
+    answered 200 and not dispatched again. A function: Bolt passes middleware its arguments by
+    name."""
+
+    def at_most_once(req: BoltRequest, resp: BoltResponse, next: Callable[[], object]):
+        key = key_of(req.body.get("event_id"), req.raw_body.encode())
+        if not seen.claim(key):
+            retry = (req.headers.get("x-slack-retry-num") or ["-"])[0]
+            logging.getLogger("runtime.slack").warning(
+                "duplicate request ignored (%s, retry %s)", key, retry
+            )
+            return BoltResponse(status=200, body="", headers={"x-slack-no-retry": "1"})
+        return next()
+
+    return at_most_once
+
+
+def _kind(body: dict) -> str:
+    return "command" if "command" in body else "interaction"
+
+
+def _lambda_answer(answer: BoltResponse) -> dict:
+    # Bolt's adapter's shape exactly: no isBase64Encoded (Bolt's bodies are text).
+    return {"statusCode": answer.status, "body": answer.body, "headers": answer.first_headers()}
 
 
 def _not_found() -> dict:

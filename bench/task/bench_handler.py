@@ -1,7 +1,8 @@
 """The handler both runtimes serve in the benchmark: trivial, so the runtime's own cost shows.
 
 One function for every phase, so each runtime process serves the whole run: an event carrying
-`defer_s` (sent to lambda-ack only) leaves that much work for after the response.
+`defer_s` (sent to lambda-ack only) leaves that much work for after the response; `ack_then_s`
+acknowledges with `runtime.ack` and then works that long in the handler.
 `--env BENCH_IMPORTS=logging,json` makes it import those modules first, as a function that uses
 them would (most do: boto3, requests, slack_sdk and Powertools all import `logging`).
 """
@@ -15,6 +16,12 @@ for _name in filter(None, os.environ.get("BENCH_IMPORTS", "").split(",")):
 
 
 def handler(event, context):
+    if "ack_then_s" in event:  # acknowledge with runtime.ack, then work in the handler itself
+        import runtime
+
+        runtime.ack({"statusCode": 200, "body": "ok"})
+        time.sleep(event["ack_then_s"])
+        return None
     if "defer_s" in event:
         from runtime import defer
 

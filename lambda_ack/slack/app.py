@@ -15,8 +15,10 @@ import os
 import time
 from collections.abc import Callable
 
+from lambda_ack import acknowledgement
 from lambda_ack.http_event import MalformedEvent, Response, read_request, to_lambda
 from lambda_ack.slack.dedupe import SeenRequests
+from lambda_ack.slack.guard import DEFAULT_AFTER_MS, AckGuard, deliver_late, message_of
 from lambda_ack.slack.payload import BadRequest, SlackRequest, parse
 from lambda_ack.slack.signature import InvalidSignature, verify
 
@@ -38,6 +40,8 @@ class SlackApp:
     `signing_secret` defaults to `$SLACK_SIGNING_SECRET`; without one the constructor raises, so
     a module that builds its app at import time fails the function's init instead of serving
     unverified requests. `seen` is the at-most-once store (`lambda_ack.slack.dedupe`).
+    `ack_guard_ms` and `ack_fallback`: the ack guard's delay (None turns it off) and the text of
+    its fallback answer (default: an empty 200).
     """
 
     def __init__(
@@ -46,6 +50,8 @@ class SlackApp:
         *,
         seen: SeenRequests | None = None,
         clock: Callable[[], float] = time.time,
+        ack_guard_ms: int | None = DEFAULT_AFTER_MS,
+        ack_fallback: str | None = None,
     ) -> None:
         secret = signing_secret or os.environ.get("SLACK_SIGNING_SECRET", "")
         if not secret:
@@ -58,6 +64,7 @@ class SlackApp:
         self._seen = seen if seen is not None else SeenRequests()
         self._clock = clock
         self._listeners: dict[tuple[str, str], Listener] = {}
+        self._guard = AckGuard(ack_guard_ms, ack_fallback)
 
     def command(self, name: str) -> Callable[[Listener], Listener]:
         """`@app.command("/start-process")`: the listener gets the command's form fields."""
@@ -93,10 +100,33 @@ class SlackApp:
             )
             return to_lambda(Response(200, None, {"x-slack-no-retry": "1"}))
         try:
-            return to_lambda(self._dispatch(slack))
+            return self._answer(slack)
         except BaseException:
             self._seen.release(slack.dedupe_key)
             raise
+
+    def _answer(self, slack: SlackRequest) -> object:
+        """The listener's answer, whether it returns it or posts it early with `ack()`."""
+        answer = acknowledgement.active()
+        if answer is None:  # called outside the runtime's loop (a test): the return value only
+            return to_lambda(self._dispatch(slack))
+        answer.shape = to_lambda
+        response_url = slack.body.get("response_url")
+
+        def late(result: object) -> None:
+            deliver_late(slack.kind, response_url, message_of(to_lambda(result)["body"]))
+
+        self._guard.watch(answer, late)
+        try:
+            result = self._dispatch(slack)
+        finally:
+            self._guard.stand_down()  # from here the guard has fired or never will
+        if not answer.early:
+            return to_lambda(result)
+        if answer.source == "guard":
+            late(result)  # the listener's return value was its acknowledgement
+            return None
+        return result  # after ack(): None, or a value the runtime logs as discarded
 
     def _register(self, kind: str, route: str) -> Callable[[Listener], Listener]:
         def register(listener: Listener) -> Listener:

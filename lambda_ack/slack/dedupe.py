@@ -11,7 +11,16 @@ methods, for example one backed by a DynamoDB conditional write, to cover those 
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
+
+
+def key_of(event_id: object, raw_body: bytes) -> str:
+    """A request's key: "event:<event_id>" for an Events API request, else "body:<SHA-256 of
+    the raw body>"."""
+    if isinstance(event_id, str) and event_id:
+        return f"event:{event_id}"
+    return "body:" + hashlib.sha256(raw_body).hexdigest()
 
 
 class SeenRequests:

@@ -8,11 +8,11 @@ message is meant for a 400 answer, so it names the problem without echoing the b
 
 from __future__ import annotations
 
-import hashlib
 import json
 from urllib.parse import parse_qsl
 
 from lambda_ack.http_event import Request
+from lambda_ack.slack.dedupe import key_of
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -58,13 +58,11 @@ def parse(request: Request) -> SlackRequest:
     if request.content_type not in (FORM, JSON):
         shown = request.content_type or "none"
         raise BadRequest(f"expected a form or JSON body, got content type {shown}")
-    body_key = "body:" + hashlib.sha256(request.body).hexdigest()
     if request.body.lstrip()[:1] in (b"{", b"[", b'"'):
         kind, body, route, event_id = _events_api(request.body)
-        key = f"event:{event_id}" if event_id else body_key
-        return SlackRequest(kind, body, route, key, request)
+        return SlackRequest(kind, body, route, key_of(event_id, request.body), request)
     kind, body, route = _form(request.body)
-    return SlackRequest(kind, body, route, body_key, request)
+    return SlackRequest(kind, body, route, key_of(None, request.body), request)
 
 
 def _form(raw: bytes) -> tuple[str, dict, str]:

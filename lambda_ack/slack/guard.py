@@ -1,0 +1,148 @@
+"""The ack guard: Slack gets an answer in its 3 seconds even when a listener is slow to give one.
+
+A listener that does its work before acknowledging (or a cold start that ate the budget) would
+have Slack show an error and retry. When no acknowledgement has been posted `after_ms` (2,500)
+after Slack sent the request, the guard posts a fallback itself: an empty 200, or the text the
+app configures. Slack's clock started before this runtime's on a cold start, so the time then
+counts from the process's start (Lambda's spawn of `bootstrap`: `exec` keeps the start time),
+otherwise from the invocation's.
+
+The listener's real acknowledgement, when it comes, is not lost: for a command or an interaction
+it goes to the request's `response_url` (Slack takes messages there for 30 minutes); an event's
+has nowhere to go and is logged as superseded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+
+from lambda_ack import logs
+from lambda_ack.acknowledgement import Acknowledgement
+from lambda_ack.http_event import Response, to_lambda
+
+log = logs.runtime_log
+
+DEFAULT_AFTER_MS = 2500
+
+
+def _process_started() -> float:
+    """When this process started, on the `perf_counter` clock (CLOCK_MONOTONIC here)."""
+    try:
+        with open("/proc/self/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        age_s = time.clock_gettime(time.CLOCK_BOOTTIME) - int(fields[19]) / os.sysconf("SC_CLK_TCK")
+        return time.perf_counter() - max(age_s, 0.0)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return _IMPORTED  # not Linux: the nearest moment known
+
+
+_IMPORTED = time.perf_counter()
+_PROCESS_STARTED = _process_started()
+
+
+class AckGuard:
+    """`after_ms=None` (or 0) turns the guard off. Cheap to make (an app may build its adapter
+    per invocation): the one thread that watches lives in the process, started with the first
+    request guarded, and watches one invocation at a time."""
+
+    def __init__(self, after_ms: int | None = DEFAULT_AFTER_MS, fallback: str | None = None):
+        self.after_ms = after_ms
+        self.fallback = fallback
+
+    def watch(self, answer: Acknowledgement, late: Callable[[object], None]) -> None:
+        """Guard `answer`; `late(acknowledgement)` is where the listener's own goes if the
+        fallback went first."""
+        if not self.after_ms:
+            return
+        answer.after_guard = late
+        reference = _PROCESS_STARTED if answer.cold_start else answer.started
+        _watcher.watch(answer, reference + self.after_ms / 1000, self._fire)
+
+    def stand_down(self) -> None:
+        """Once this returns, the fallback has been posted or never will be."""
+        _watcher.stand_down()
+
+    def _fire(self, answer: Acknowledgement) -> None:
+        fallback = to_lambda(Response(200, self.fallback))
+        if answer.post(fallback, "guard"):
+            log.warning(
+                "ack guard: no acknowledgement %d ms after the request (%.0f ms into this "
+                "invocation); posted the fallback",
+                self.after_ms,
+                (time.perf_counter() - answer.started) * 1000,
+            )
+
+
+class _Watcher:
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._job: tuple[Acknowledgement, float, Callable[[Acknowledgement], None]] | None = None
+        self._thread: threading.Thread | None = None
+
+    def watch(self, answer: Acknowledgement, due: float, fire) -> None:
+        with self._cond:
+            self._job = (answer, due, fire)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="ack-guard", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def stand_down(self) -> None:
+        with self._cond:  # waits for a fallback being posted: it fires holding the condition
+            self._job = None
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                job = self._job
+                if job is None:
+                    self._cond.wait()
+                    continue
+                answer, due, fire = job
+                left = due - time.perf_counter()
+                if left > 0:
+                    self._cond.wait(left)
+                    continue  # re-read: the job may have ended or changed meanwhile
+                self._job = None
+                fire(answer)
+
+
+_watcher = _Watcher()
+
+
+def deliver_late(kind: str, response_url: str | None, message: dict | None) -> None:
+    """The listener's acknowledgement, after the guard's: to `response_url`, or logged."""
+    if message is None:
+        return
+    if kind in ("command", "interaction") and response_url:
+        from lambda_ack.slack.clients import respond
+
+        try:
+            respond(response_url, **message)
+        except Exception:
+            log.exception("ack guard: the listener's acknowledgement could not be delivered")
+            return
+        log.info("ack guard: the listener's acknowledgement was delivered to its response_url")
+        return
+    log.warning(
+        "ack guard: the listener's acknowledgement of this %s was superseded by the fallback",
+        kind,
+    )
+
+
+def message_of(body: str) -> dict | None:
+    """A Slack message from an HTTP answer's body: its JSON object, or its text."""
+    if not body:
+        return None
+    if body.lstrip().startswith("{"):
+        try:
+            message = json.loads(body)
+        except ValueError:
+            message = None
+        if isinstance(message, dict):
+            return message
+    return {"text": body}

@@ -1,0 +1,39 @@
+"""SlackApp listeners that acknowledge with `runtime.ack` and keep working, or that work first
+and leave the 3 seconds to the ack guard. Their work waits on the test's status service."""
+
+import os
+import urllib.request
+
+import runtime
+from runtime.slack import SlackApp, respond
+
+app = SlackApp()
+handler = app.handler
+# The same listeners, the guard answering with a text of its own.
+worded = SlackApp(ack_fallback="Working on it...")
+worded_handler = worded.handler
+
+
+def work(name):
+    urllib.request.urlopen(f"{os.environ['STATUS_URL']}/{name}", timeout=30).read()
+
+
+@app.command("/ops-restart")
+def restart(command):
+    runtime.ack(f"Received restart request for {command['text']}")
+    work(command["text"])
+    respond(command["response_url"], text=f"Restarted {command['text']}")
+
+
+@worded.command("/slow-ack")
+@app.command("/slow-ack")
+def slow(command):
+    work(command["text"])
+    return {"text": f"Done with {command['text']}"}
+
+
+@worded.event("app_mention")
+@app.event("app_mention")
+def slow_event(event):
+    work(event["text"].split()[-1])
+    return {"text": "an answer an event cannot take"}
