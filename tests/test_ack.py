@@ -145,10 +145,11 @@ def test_json_logs_say_who_acknowledged(runtime):
     assert done["callbacks"] == {"run": 2, "failed": 0, "skipped": 0, "discarded": 0}
 
 
-def test_on_the_emulator_the_caller_has_the_answer_while_the_handler_still_works(emulator):
+@pytest.mark.parametrize("handler", ["acks.ack_then_hold", "acks.ack_then_hold_async"])
+def test_on_the_emulator_the_caller_has_the_answer_while_the_handler_still_works(emulator, handler):
     with LoopbackServer() as held:
         held.hold("/work")
-        function = emulator("acks.ack_then_hold", HANDLERS, timeline=None)
+        function = emulator(handler, HANDLERS, timeline=None)
         result = function.invoke({"held_url": f"{held.url}/work"})
         assert result.json() == {"acknowledged": True}
         held.wait_for("/work")  # the handler is still in its work, past the caller's answer

@@ -69,30 +69,43 @@ def test_the_articles_bolt_listener_acks_at_once_and_says_after_its_work():
     assert invocations == 3  # warm-up, the command, the retry: the work ran in the command's
 
 
-def test_the_articles_bolt_listener_under_the_real_rie():
-    """RIE gives the caller its answer only at the next `/next`; its log shows the traffic: the
-    `/response` POST while the listener's work is still held, then the Web API call."""
-    server = f"rie-{uuid.uuid4().hex[:6]}"
-    with LoopbackServer() as slack:
-        handler, task_root = BOLT_RESTART
-        with RIE(handler, task_root, env=app_env(slack), function_timeout_s=30) as function:
-            slack.hold(f"/status/{server}")
-            body = command_body(server, slack.url + fresh_path("commands"), "/ops-restart")
-            answer: list = []
-            invoking = threading.Thread(
-                target=lambda: answer.append(function.invoke(signed_event(body, FORM)))
-            )
-            invoking.start()
-            slack.wait_for(f"/status/{server}")
-            output = function.wait_output("/response")
-            assert count(slack, "/api/chat.postMessage") == 0
-            slack.release(f"/status/{server}")
-            invoking.join(30)
-            slack.wait_for("/api/chat.postMessage")
-            output = function.wait_output("invocation done")
-    assert lambda_body(answer[0].json()) == ARTICLE_ACK.encode()
+def on_rie(where: tuple[str, Path], command: str, then: str) -> tuple[dict, str]:
+    """A listener that acknowledges, then works, under the real RIE. RIE gives the caller its
+    answer only at the next `/next`, so what shows is the traffic in its log: the `/response`
+    POST while the work is still held; `then` is the request the listener makes after it."""
+    name = f"rie-{uuid.uuid4().hex[:6]}"
+    handler, task_root = where
+    with (
+        LoopbackServer() as slack,
+        RIE(handler, task_root, env=app_env(slack), function_timeout_s=30) as function,
+    ):
+        slack.hold(f"/status/{name}")
+        body = command_body(name, slack.url + fresh_path("commands"), command)
+        answer: list = []
+        invoking = threading.Thread(
+            target=lambda: answer.append(function.invoke(signed_event(body, FORM)))
+        )
+        invoking.start()
+        slack.wait_for(f"/status/{name}")
+        function.wait_output("/response")
+        assert not [r for r in slack.requests if r.path.startswith(then)]
+        slack.release(f"/status/{name}")
+        invoking.join(30)
+        slack.wait_until(lambda: [r for r in slack.requests if r.path.startswith(then)], 10, then)
+        output = function.wait_output("invocation done")
     assert output.index("/response") < output.index("invocation done")
     assert "ack_source=ack" in output
+    return answer[0].json(), output
+
+
+def test_the_articles_bolt_listener_under_the_real_rie():
+    answer, _ = on_rie(BOLT_RESTART, "/ops-restart", "/api/chat.postMessage")
+    assert lambda_body(answer) == ARTICLE_ACK.encode()
+
+
+def test_a_slackapp_listener_with_runtime_ack_under_the_real_rie():
+    answer, _ = on_rie(SLACKAPP, "/ops-restart", "/commands/")
+    assert lambda_body(answer).startswith(b"Received restart request for rie-")
 
 
 def test_a_slackapp_listener_acks_with_runtime_ack_then_works():

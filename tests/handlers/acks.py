@@ -81,3 +81,10 @@ def ack_then_hold(event, context):
     print("rest of the handler started")
     urllib.request.urlopen(event["held_url"], timeout=30).read()  # released by the test
     print("rest of the handler done")
+
+
+async def ack_then_hold_async(event, context):
+    runtime.ack({"acknowledged": True})
+    print("rest of the handler started")
+    await asyncio.to_thread(urllib.request.urlopen(event["held_url"], timeout=30).read)
+    print("rest of the handler done")
