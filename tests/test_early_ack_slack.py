@@ -127,7 +127,7 @@ def test_a_slackapp_listener_acks_with_runtime_ack_then_works():
     assert "ack_source=ack" in line
 
 
-def guarded(where: tuple[str, Path], command: str) -> tuple[dict, float, dict, str]:
+def guarded(where: tuple[str, Path], command: str = "/slow-ack") -> tuple[dict, float, dict, str]:
     """A slow-to-acknowledge listener: its answer, when it came (ms after the event reached the
     runtime), what reached its response_url after, and the runtime's output."""
     name = f"slow-{uuid.uuid4().hex[:6]}"
@@ -195,3 +195,20 @@ def test_on_a_cold_start_the_guard_counts_from_the_process_start():
             timeline = function.timelines[-1]
     assert timeline.cold_start and lambda_body(answer) == b""
     assert timeline.ack_ms <= 3000, timeline.line()  # from the invoke, which spawned the process
+
+
+def test_the_guards_delay_is_configurable():
+    answer, ack_ms, late, _ = guarded(("slack_acks.prompt_handler", SLACKAPP[1]))
+    assert (answer["statusCode"], lambda_body(answer)) == (200, b"")
+    assert 450 <= ack_ms < 2000, ack_ms
+    assert late["text"].startswith("Done with slow-")
+
+
+def test_a_guard_turned_off_arms_nothing():
+    from lambda_ack.acknowledgement import Acknowledgement
+    from lambda_ack.slack import guard
+
+    answer = Acknowledgement(api=None, invocation=None, started=0.0, cold_start=False)
+    guard.AckGuard(None).watch(answer, print)
+    guard.AckGuard(0).watch(answer, print)
+    assert answer.after_guard is None and guard._watcher._job is None

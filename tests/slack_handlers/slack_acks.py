@@ -12,6 +12,9 @@ handler = app.handler
 # The same listeners, the guard answering with a text of its own.
 worded = SlackApp(ack_fallback="Working on it...")
 worded_handler = worded.handler
+# And with a guard that answers after 500 ms.
+prompt = SlackApp(ack_guard_ms=500)
+prompt_handler = prompt.handler
 
 
 def work(name):
@@ -25,6 +28,7 @@ def restart(command):
     respond(command["response_url"], text=f"Restarted {command['text']}")
 
 
+@prompt.command("/slow-ack")
 @worded.command("/slow-ack")
 @app.command("/slow-ack")
 def slow(command):
