@@ -20,13 +20,23 @@ log = logs.runtime_log
 
 
 class Callback:
-    __slots__ = ("fn", "args", "kwargs", "always")
+    __slots__ = ("fn", "args", "kwargs", "always", "retries", "durable")
 
-    def __init__(self, fn: Callable[..., object], args: tuple, kwargs: dict, always: bool) -> None:
+    def __init__(
+        self,
+        fn: Callable[..., object],
+        args: tuple,
+        kwargs: dict,
+        always: bool,
+        retries: int = 0,
+        durable: bool = False,
+    ) -> None:
         self.fn = fn
         self.args = args
         self.kwargs = kwargs
         self.always = always
+        self.retries = retries
+        self.durable = durable
 
     @property
     def name(self) -> str:
@@ -49,10 +59,10 @@ class Batch:
 
 
 class Counts:
-    __slots__ = ("ran", "failed", "skipped", "discarded")
+    __slots__ = ("ran", "failed", "skipped", "discarded", "retried")
 
     def __init__(self) -> None:
-        self.ran = self.failed = self.skipped = self.discarded = 0
+        self.ran = self.failed = self.skipped = self.discarded = self.retried = 0
 
 
 _current: Batch | None = None
@@ -65,7 +75,13 @@ _lock = threading.Lock()
 
 
 def defer(
-    fn: Callable[..., object], /, *args: object, always: bool = False, **kwargs: object
+    fn: Callable[..., object],
+    /,
+    *args: object,
+    always: bool = False,
+    retries: int = 0,
+    durable: bool = False,
+    **kwargs: object,
 ) -> None:
     """Run `fn(*args, **kwargs)` after this invocation's response has been posted.
 
@@ -73,6 +89,11 @@ def defer(
     function is awaited. A callback may defer more work, which runs after the callbacks already
     queued. If the handler fails, its callbacks are discarded (and logged) because the caller got
     an error, not an acknowledgement; pass `always=True` for clean-up that must run regardless.
+    `retries=N` runs a failing callback up to N more times, with exponential backoff and
+    jitter, while the deadline allows. `durable=True` declares that the callback can be run
+    again from its name and arguments (a module-level function, JSON arguments: checked now,
+    `TypeError` otherwise). `always`, `retries` and `durable` are this function's own: pass
+    arguments of those names to `fn` with `functools.partial`.
     """
     if not callable(fn):
         hint = " (pass the async function and its arguments, not a coroutine)"
@@ -80,7 +101,13 @@ def defer(
             f"defer() needs a callable, got {type(fn).__name__}"
             + (hint if hasattr(fn, "__await__") else "")
         )
-    callback = Callback(fn, args, kwargs, always)
+    if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
+        raise TypeError(f"defer(retries=...) needs a whole number >= 0, got {retries!r}")
+    if durable:
+        from lambda_ack import durable as durable_work
+
+        durable_work.check(fn, args, kwargs)
+    callback = Callback(fn, args, kwargs, always, retries, durable)
     with _lock:
         batch = caller_batch()
         accepted = batch is not None and not batch.closed
@@ -192,9 +219,7 @@ def run_batch(
             counts.ran += 1
             watchdog.watch(f"deferred callback {callback.name}", deadline_ms)
             try:
-                result = callback.fn(*callback.args, **callback.kwargs)
-                if hasattr(type(result), "__await__"):
-                    aio.run(result)
+                _run_with_retries(callback, deadline_ms, margin_ms, counts)
             except PROCESS_EXITS as e:
                 counts.failed += 1
                 log.exception("deferred callback %s raised %s", callback.name, type(e).__name__)
@@ -202,15 +227,54 @@ def run_batch(
                     batch.closed = True
                 _skip_rest(callbacks[i:], counts, f"the runtime is exiting on {type(e).__name__}")
                 raise
-            except BaseException:  # asyncio.CancelledError too: that callback's failure only
-                counts.failed += 1
-                log.exception("deferred callback %s failed", callback.name)
             finally:
                 watchdog.clear()
     finally:
         with _lock:
             batch.closed = True
     return counts
+
+
+# Retry backoff: up to 0.1 s before the second attempt, doubling, at most 5 s; full jitter.
+_BACKOFF_FIRST_S, _BACKOFF_MAX_S = 0.1, 5.0
+
+
+def _run_with_retries(callback: Callback, deadline_ms: int, margin_ms: int, counts: Counts):
+    attempts = callback.retries + 1
+    attempt = 1
+    while True:
+        try:
+            result = callback.fn(*callback.args, **callback.kwargs)
+            if hasattr(type(result), "__await__"):
+                aio.run(result)
+            return
+        except PROCESS_EXITS:
+            raise
+        except BaseException:  # asyncio.CancelledError too: that callback's failure only
+            of = f" (attempt {attempt} of {attempts})" if attempts > 1 else ""
+            delay_s = _backoff_s(attempt) if attempt < attempts else None
+            left_ms = deadline_ms - time.time() * 1000
+            if delay_s is None or left_ms - delay_s * 1000 < margin_ms:
+                counts.failed += 1
+                why = "" if delay_s is None else ", no time left to retry before the deadline"
+                log.exception("deferred callback %s failed%s%s", callback.name, of, why)
+                return
+            counts.retried += 1
+            log.warning(
+                "deferred callback %s failed%s; retrying in %.2f s",
+                callback.name,
+                of,
+                delay_s,
+                exc_info=True,
+            )
+            time.sleep(delay_s)
+            attempt += 1
+
+
+def _backoff_s(attempt: int) -> float:
+    import random
+
+    return random.uniform(0, min(_BACKOFF_MAX_S, _BACKOFF_FIRST_S * 2 ** (attempt - 1)))
 
 
 def _skip_rest(rest: list[Callback], counts: Counts, reason: str) -> None:

@@ -60,7 +60,7 @@ def _log_timeline(answer: acknowledgement.Acknowledgement, counts, finished: flo
     logs.runtime_info(
         f"invocation done: ack_ms={ack_ms:.2f} ack_source={answer.source} "
         f"deferred_ms={deferred_ms:.2f} callbacks_run={counts.ran} failed={counts.failed} "
-        f"skipped={counts.skipped} discarded={counts.discarded} "
+        f"skipped={counts.skipped} discarded={counts.discarded} retried={counts.retried} "
         f"cold_start={'true' if answer.cold_start else 'false'}",
         {
             "ackMs": round(ack_ms, 2),
@@ -71,6 +71,7 @@ def _log_timeline(answer: acknowledgement.Acknowledgement, counts, finished: flo
                 "failed": counts.failed,
                 "skipped": counts.skipped,
                 "discarded": counts.discarded,
+                "retried": counts.retried,
             },
             "coldStart": answer.cold_start,
         },
