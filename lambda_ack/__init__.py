@@ -8,4 +8,13 @@ from lambda_ack.acknowledgement import AcknowledgementFailed, ack
 from lambda_ack.deferred import defer
 from lambda_ack.shutdown import on_shutdown
 
-__all__ = ["AcknowledgementFailed", "ack", "defer", "on_shutdown"]
+__all__ = ["AcknowledgementFailed", "ack", "defer", "handed_off", "on_shutdown"]
+
+
+def handed_off():
+    """In a durable callback run from the hand-off queue: its `attempt` (counting every attempt
+    since it was registered), `idempotency_key` (the same for every delivery of that work),
+    `request_id` and `registered_at`; None in any other code (`lambda_ack.handoff`)."""
+    from lambda_ack import handoff
+
+    return handoff.handed_off()

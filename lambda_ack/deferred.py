@@ -20,7 +20,7 @@ log = logs.runtime_log
 
 
 class Callback:
-    __slots__ = ("fn", "args", "kwargs", "always", "retries", "durable")
+    __slots__ = ("fn", "args", "kwargs", "always", "retries", "durable", "registered")
 
     def __init__(
         self,
@@ -37,6 +37,7 @@ class Callback:
         self.always = always
         self.retries = retries
         self.durable = durable
+        self.registered = time.time() if durable else 0.0
 
     @property
     def name(self) -> str:
@@ -46,7 +47,15 @@ class Callback:
 class Batch:
     """The callbacks of one invocation; closed once they have all been dealt with."""
 
-    __slots__ = ("callbacks", "closed", "position", "request_id", "deferring", "older_threads")
+    __slots__ = (
+        "callbacks",
+        "closed",
+        "position",
+        "request_id",
+        "deferring",
+        "older_threads",
+        "durable",
+    )
 
     def __init__(self, request_id: str) -> None:
         self.callbacks: list[Callback] = []
@@ -54,15 +63,17 @@ class Batch:
         self.position = 0  # callbacks before this one have been dealt with or are running
         self.request_id = request_id
         self.deferring = False  # False while the handler runs
+        self.durable = False  # holds a durable callback: the hand-off client gets ready
         # Threads alive when the invocation began: any but a pool worker belongs to an earlier one.
         self.older_threads = _thread_idents()
 
 
 class Counts:
-    __slots__ = ("ran", "failed", "skipped", "discarded", "retried")
+    __slots__ = ("ran", "failed", "skipped", "discarded", "retried", "handed_off")
 
     def __init__(self) -> None:
         self.ran = self.failed = self.skipped = self.discarded = self.retried = 0
+        self.handed_off = 0
 
 
 _current: Batch | None = None
@@ -113,6 +124,7 @@ def defer(
         accepted = batch is not None and not batch.closed
         if accepted:
             batch.callbacks.append(callback)
+            batch.durable |= durable
     if not accepted:
         raise RuntimeError(
             "defer() was called outside an invocation (at import time, or from a thread or "
@@ -191,6 +203,10 @@ def run_batch(
     counts = Counts()
     callbacks = batch.callbacks
     batch.deferring = True
+    if batch.durable and discard_reason is None:
+        from lambda_ack import handoff
+
+        handoff.prepare()
     i = 0
     try:
         while True:
@@ -207,19 +223,21 @@ def run_batch(
                 continue
             left = deadline_ms - int(time.time() * 1000)
             if left < margin_ms:
+                why = f"{left} ms left before the deadline, under the {margin_ms} ms safety margin"
+                if callback.durable:
+                    counts.handed_off += 1
+                    _hand_off(callback, batch, i, 0, f"not started: {why}")
+                    continue
                 counts.skipped += 1
-                log.warning(
-                    "deferred callback %s skipped: %d ms left before the deadline, "
-                    "under the %d ms safety margin",
-                    callback.name,
-                    left,
-                    margin_ms,
-                )
+                log.warning("deferred callback %s skipped: %s", callback.name, why)
                 continue
             counts.ran += 1
             watchdog.watch(f"deferred callback {callback.name}", deadline_ms)
             try:
-                _run_with_retries(callback, deadline_ms, margin_ms, counts)
+                attempts = _run_with_retries(callback, deadline_ms, margin_ms, counts)
+                if attempts and callback.durable:
+                    counts.handed_off += 1
+                    _hand_off(callback, batch, i, attempts, f"failed {attempts} attempt(s)")
             except PROCESS_EXITS as e:
                 counts.failed += 1
                 log.exception("deferred callback %s raised %s", callback.name, type(e).__name__)
@@ -239,7 +257,8 @@ def run_batch(
 _BACKOFF_FIRST_S, _BACKOFF_MAX_S = 0.1, 5.0
 
 
-def _run_with_retries(callback: Callback, deadline_ms: int, margin_ms: int, counts: Counts):
+def _run_with_retries(callback: Callback, deadline_ms: int, margin_ms: int, counts: Counts) -> int:
+    """Run `callback`, retrying as it asks; 0 when it succeeded, else the attempts made."""
     attempts = callback.retries + 1
     attempt = 1
     while True:
@@ -247,7 +266,7 @@ def _run_with_retries(callback: Callback, deadline_ms: int, margin_ms: int, coun
             result = callback.fn(*callback.args, **callback.kwargs)
             if hasattr(type(result), "__await__"):
                 aio.run(result)
-            return
+            return 0
         except PROCESS_EXITS:
             raise
         except BaseException:  # asyncio.CancelledError too: that callback's failure only
@@ -258,7 +277,7 @@ def _run_with_retries(callback: Callback, deadline_ms: int, margin_ms: int, coun
                 counts.failed += 1
                 why = "" if delay_s is None else ", no time left to retry before the deadline"
                 log.exception("deferred callback %s failed%s%s", callback.name, of, why)
-                return
+                return attempt
             counts.retried += 1
             log.warning(
                 "deferred callback %s failed%s; retrying in %.2f s",
@@ -269,6 +288,12 @@ def _run_with_retries(callback: Callback, deadline_ms: int, margin_ms: int, coun
             )
             time.sleep(delay_s)
             attempt += 1
+
+
+def _hand_off(callback: Callback, batch: Batch, position: int, attempts: int, reason: str):
+    from lambda_ack import handoff
+
+    handoff.hand_off(handoff.message(callback, batch.request_id, position, attempts, reason))
 
 
 def _backoff_s(attempt: int) -> float:

@@ -61,7 +61,7 @@ def _log_timeline(answer: acknowledgement.Acknowledgement, counts, finished: flo
         f"invocation done: ack_ms={ack_ms:.2f} ack_source={answer.source} "
         f"deferred_ms={deferred_ms:.2f} callbacks_run={counts.ran} failed={counts.failed} "
         f"skipped={counts.skipped} discarded={counts.discarded} retried={counts.retried} "
-        f"cold_start={'true' if answer.cold_start else 'false'}",
+        f"handed_off={counts.handed_off} cold_start={'true' if answer.cold_start else 'false'}",
         {
             "ackMs": round(ack_ms, 2),
             "ackSource": answer.source,
@@ -72,6 +72,7 @@ def _log_timeline(answer: acknowledgement.Acknowledgement, counts, finished: flo
                 "skipped": counts.skipped,
                 "discarded": counts.discarded,
                 "retried": counts.retried,
+                "handedOff": counts.handed_off,
             },
             "coldStart": answer.cold_start,
         },

@@ -117,7 +117,12 @@ def _init(handler_spec: str):
             f"LAMBDA_RUNTIME_DEFER_MARGIN_MS must be a whole number of milliseconds, "
             f"got {margin!r}",
         )
-    return load_handler(handler_spec), int(margin)
+    handler = load_handler(handler_spec)
+    if os.environ.get("LAMBDA_RUNTIME_HANDOFF_QUEUE_URL"):
+        from lambda_ack import handoff
+
+        handler = handoff.consuming(handler)  # the same function runs what it handed off
+    return handler, int(margin)
 
 
 def _put_task_root_first(task_root: str) -> None:

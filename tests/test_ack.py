@@ -142,7 +142,14 @@ def test_json_logs_say_who_acknowledged(runtime):
         if line.startswith("{") and "invocation done" in line
     )
     assert done["ackSource"] == "ack" and done["requestId"] == request_id
-    assert done["callbacks"] == {"run": 2, "failed": 0, "skipped": 0, "discarded": 0, "retried": 0}
+    assert done["callbacks"] == {
+        "run": 2,
+        "failed": 0,
+        "skipped": 0,
+        "discarded": 0,
+        "retried": 0,
+        "handedOff": 0,
+    }
 
 
 @pytest.mark.parametrize("handler", ["acks.ack_then_hold", "acks.ack_then_hold_async"])

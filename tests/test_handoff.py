@@ -1,0 +1,122 @@
+"""The hand-off: durable work an invocation cannot finish goes to SQS and comes back to the same
+function. moto's standalone server (pinned) stands in for SQS on 127.0.0.1; the real boto3 sends
+from inside `./bootstrap` on the emulator and reads the queue here."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from types import SimpleNamespace
+
+import boto3
+import pytest
+from fake_api import HANDLERS
+from moto.server import ThreadedMotoServer
+
+from devtools.emulator import Emulator
+
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKIDMOTOSTANDIN", "AWS_SECRET_ACCESS_KEY": "moto-not-secret"}
+
+
+@pytest.fixture(scope="module")
+def moto_url():
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def sqs(moto_url):
+    client = boto3.client(
+        "sqs",
+        endpoint_url=moto_url,
+        region_name="us-east-1",
+        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+    queue = client.create_queue(QueueName=f"handoff-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    env = {**CREDENTIALS, "AWS_ENDPOINT_URL": moto_url, "LAMBDA_RUNTIME_HANDOFF_QUEUE_URL": queue}
+    return SimpleNamespace(client=client, queue=queue, env=env)
+
+
+def received(sqs, count: int) -> list[dict]:
+    """`count` messages from the queue (long polls, so no waiting on a schedule)."""
+    messages: list[dict] = []
+    for _ in range(20):
+        answer = sqs.client.receive_message(
+            QueueUrl=sqs.queue, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+            AttributeNames=["ApproximateReceiveCount"],
+        )  # fmt: skip
+        messages += answer.get("Messages", [])
+        if len(messages) >= count:
+            return messages
+    raise AssertionError(f"{len(messages)} of {count} messages arrived")
+
+
+def as_records(messages: list[dict], *foreign: tuple[str, str]) -> dict:
+    """An SQS event as Lambda's event source mapping delivers it."""
+    records = [
+        {"messageId": m["MessageId"], "body": m["Body"], "attributes": m["Attributes"]}
+        for m in messages
+    ] + [{"messageId": message_id, "body": body, "attributes": {}} for message_id, body in foreign]
+    arn = "arn:aws:sqs:us-east-1:123456789012:handoff"
+    return {"Records": [{**r, "eventSource": "aws:sqs", "eventSourceARN": arn} for r in records]}
+
+
+def test_a_callback_that_keeps_failing_is_retried_handed_off_and_reported_again(sqs):
+    with Emulator("handing_off.handler", HANDLERS, env=sqs.env, function_timeout_s=30) as function:
+        assert function.invoke({"id": "fail-7", "retries": 2}).json() == "accepted"
+        function.wait_idle()
+        request_id = function.timelines[-1].request_id
+        (message,) = received(sqs, 1)
+        body = json.loads(message["Body"])
+        output = function.wait_output("handed off (failed 3 attempt(s))")
+
+        event = as_records([message], ("user-1", "fine"), ("user-2", "fail me"))
+        answer = function.invoke(event).json()
+        function.wait_idle()
+        output = function.wait_output("user records:")
+    assert output.count("report fail-7: attempt None") == 3  # the three attempts here
+    assert "retried=2 handed_off=1" in output
+    assert body["function"] == "handing_off:report" and body["args"] == ["fail-7"]
+    assert body["attempts"] == 3 and body["requestId"] == request_id
+    assert body["idempotencyKey"] == f"{request_id}/1"
+    # Run again from the queue: the fourth attempt, and its failure is reported for redelivery,
+    # beside the user's own failure; the user's handler saw only its own records.
+    assert f"report fail-7: attempt 4, key {request_id}/1" in output
+    assert "user records: ['user-1', 'user-2']" in output
+    assert answer == {
+        "batchItemFailures": [
+            {"itemIdentifier": message["MessageId"]},
+            {"itemIdentifier": "user-2"},
+        ]
+    }
+
+
+def test_work_without_time_to_run_is_handed_off_and_runs_from_the_queue(sqs):
+    """A safety margin longer than the timeout: no callback may start, so each durable one is
+    handed off instead of skipped."""
+    env = {**sqs.env, "LAMBDA_RUNTIME_DEFER_MARGIN_MS": "600000"}
+    with Emulator("handing_off.handler", HANDLERS, env=env, function_timeout_s=30) as function:
+        function.invoke({"id": "ok-3"})
+        function.wait_idle()
+        (message,) = received(sqs, 1)
+        answer = function.invoke(as_records([message])).json()
+        function.wait_idle()
+        output = function.wait_output("report ok-3: attempt 1")
+    assert json.loads(message["Body"])["attempts"] == 0
+    assert "handed off (not started:" in output and "skipped=0" in output
+    assert answer == {"batchItemFailures": []}
+
+
+def test_without_a_queue_durable_work_that_cannot_finish_is_logged_to_run_by_hand():
+    with Emulator("handing_off.handler", HANDLERS, function_timeout_s=30) as function:
+        function.invoke({"id": "fail-9", "retries": 0})
+        function.wait_idle()
+        output = function.wait_output("to run it again:")
+    line = next(x for x in output.split("\n") if "to run it again:" in x)
+    assert line.startswith("[ERROR]") and "no hand-off queue is configured" in line
+    message = json.loads(line.split("to run it again: ", 1)[1])
+    assert message["function"] == "handing_off:report" and message["args"] == ["fail-9"]
