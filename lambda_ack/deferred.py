@@ -20,7 +20,7 @@ log = logs.runtime_log
 
 
 class Callback:
-    __slots__ = ("fn", "args", "kwargs", "always", "retries", "durable", "registered")
+    __slots__ = ("fn", "args", "kwargs", "always", "retries", "durable", "registered", "handed")
 
     def __init__(
         self,
@@ -38,6 +38,7 @@ class Callback:
         self.retries = retries
         self.durable = durable
         self.registered = time.time() if durable else 0.0
+        self.handed = False  # sent to the hand-off queue (or logged to run by hand): once
 
     @property
     def name(self) -> str:
@@ -207,6 +208,8 @@ def run_batch(
         from lambda_ack import handoff
 
         handoff.prepare()
+    elif discard_reason is not None:
+        batch.durable = False  # discarded work is not handed off, not even at SIGTERM
     i = 0
     try:
         while True:
@@ -232,10 +235,10 @@ def run_batch(
                 log.warning("deferred callback %s skipped: %s", callback.name, why)
                 continue
             counts.ran += 1
-            watchdog.watch(f"deferred callback {callback.name}", deadline_ms)
+            _watch(callback, batch, i, deadline_ms, counts)
             try:
                 attempts = _run_with_retries(callback, deadline_ms, margin_ms, counts)
-                if attempts and callback.durable:
+                if attempts and callback.durable and not callback.handed:
                     counts.handed_off += 1
                     _hand_off(callback, batch, i, attempts, f"failed {attempts} attempt(s)")
             except PROCESS_EXITS as e:
@@ -290,10 +293,43 @@ def _run_with_retries(callback: Callback, deadline_ms: int, margin_ms: int, coun
             attempt += 1
 
 
+def _watch(callback: Callback, batch: Batch, position: int, deadline_ms: int, counts: Counts):
+    """The watchdog on `callback`; a durable one still running near the deadline is handed off
+    then, early enough for the send to finish before Lambda kills the environment."""
+    what = f"deferred callback {callback.name}"
+    if not callback.durable:
+        watchdog.watch(what, deadline_ms)
+        return
+
+    def hand_off_late() -> None:
+        counts.handed_off += 1
+        _hand_off(callback, batch, position, 1, "still running near the deadline")
+
+    watchdog.watch(what, deadline_ms, hand_off_late, HANDOFF_LEAD_MS)
+
+
+# How long before the deadline a durable callback still running is handed off: a send takes
+# tens of milliseconds with the client ready, and the client is made when the phase begins.
+HANDOFF_LEAD_MS = 1000
+
+
 def _hand_off(callback: Callback, batch: Batch, position: int, attempts: int, reason: str):
     from lambda_ack import handoff
 
+    callback.handed = True
     handoff.hand_off(handoff.message(callback, batch.request_id, position, attempts, reason))
+
+
+def hand_off_unfinished(reason: str) -> None:
+    """At SIGTERM: every durable callback of the current batch that is running or waiting."""
+    batch = _current
+    # Only once the caller has its answer: a handler cut off mid-way never acknowledged.
+    if batch is None or batch.closed or not batch.durable or not batch.deferring:
+        return
+    first = max(batch.position - 1, 0)
+    for position, callback in enumerate(batch.callbacks[first:], first + 1):
+        if callback.durable and not callback.handed:
+            _hand_off(callback, batch, position, 0, reason)
 
 
 def _backoff_s(attempt: int) -> float:

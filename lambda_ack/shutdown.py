@@ -3,7 +3,8 @@
 Lambda sends SIGTERM only to a runtime with at least one registered extension (see
 `lambda_ack.extension`), and allows a runtime with an internal extension about 500 ms before
 SIGKILL. In that time the runtime reports the deferred work that will not finish (so it can be
-found in the logs), runs the hooks registered with `on_shutdown`, and exits with status 0.
+found in the logs), hands off the durable callbacks running or waiting (`lambda_ack.handoff`),
+runs the hooks registered with `on_shutdown`, and exits with status 0.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def _on_sigterm(signum: int, frame: object) -> None:
         log.info("SIGTERM received %s", doing)
     else:
         log.warning("SIGTERM received%s%s", " " if doing.startswith("while") else ": ", doing)
+    deferred.hand_off_unfinished("the environment is shutting down (SIGTERM)")
     status = _run_users_handler(signum, frame)
     for i, hook in enumerate(_hooks):
         spent_ms = (time.monotonic() - started) * 1000

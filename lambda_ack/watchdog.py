@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from lambda_ack import logs
 
@@ -24,20 +25,27 @@ class Watchdog:
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        # (serial, what is running, deadline ms, when to warn in ms)
-        self._job: tuple[int, str, int, float] | None = None
+        # (serial, what is running, deadline ms, when to warn in ms, what to do then)
+        self._job: tuple[int, str, int, float, Callable[[], None] | None] | None = None
         self._serial = 0
         self._thread: threading.Thread | None = None
 
-    def watch(self, what: str, deadline_ms: int) -> None:
-        """`what`: the work as the warning names it ("deferred callback f")."""
+    def watch(
+        self,
+        what: str,
+        deadline_ms: int,
+        then: Callable[[], None] | None = None,
+        before_ms: int = WARN_BEFORE_DEADLINE_MS,
+    ) -> None:
+        """`what`: the work as the warning names it ("deferred callback f"); `then`: called
+        (on the watchdog's thread) once the warning is written, `before_ms` before the deadline."""
         now_ms = time.time() * 1000
         # Already within the warning window: give the callback half of what is left before
         # calling it stuck, so a quick callback started late is not reported.
-        warn_at = max(deadline_ms - WARN_BEFORE_DEADLINE_MS, (now_ms + deadline_ms) / 2)
+        warn_at = max(deadline_ms - before_ms, (now_ms + deadline_ms) / 2)
         with self._cond:
             self._serial += 1
-            self._job = (self._serial, what, deadline_ms, warn_at)
+            self._job = (self._serial, what, deadline_ms, warn_at, then)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="deadline-watchdog")
                 self._thread.daemon = True
@@ -55,7 +63,7 @@ class Watchdog:
                 if job is None:
                     self._cond.wait()
                     continue
-                serial, name, deadline_ms, warn_at = job
+                serial, name, deadline_ms, warn_at, then = job
                 now_ms = time.time() * 1000
                 if now_ms < warn_at:
                     # Bounded: a deadline days away must not overflow the wait; it is re-read.
@@ -67,6 +75,11 @@ class Watchdog:
                     name,
                     max(deadline_ms - now_ms, 0),
                 )
+                if then is not None:
+                    try:
+                        then()
+                    except Exception:
+                        log.exception("the watchdog's action for %s failed", name)
                 while self._job is not None and self._job[0] == serial:
                     self._cond.wait()
 

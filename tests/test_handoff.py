@@ -5,6 +5,7 @@ from inside `./bootstrap` on the emulator and reads the queue here."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from types import SimpleNamespace
 
@@ -14,6 +15,7 @@ from fake_api import HANDLERS
 from moto.server import ThreadedMotoServer
 
 from devtools.emulator import Emulator
+from devtools.loopback import LoopbackServer
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKIDMOTOSTANDIN", "AWS_SECRET_ACCESS_KEY": "moto-not-secret"}
 
@@ -120,3 +122,37 @@ def test_without_a_queue_durable_work_that_cannot_finish_is_logged_to_run_by_han
     assert line.startswith("[ERROR]") and "no hand-off queue is configured" in line
     message = json.loads(line.split("to run it again: ", 1)[1])
     assert message["function"] == "handing_off:report" and message["args"] == ["fail-9"]
+
+
+def test_a_durable_callback_still_running_near_the_timeout_is_handed_off_before_the_kill(sqs):
+    with LoopbackServer() as held:
+        held.hold("/work")
+        with Emulator(
+            "handing_off.handler", HANDLERS, env=sqs.env, function_timeout_s=3
+        ) as function:
+            function.invoke({"held_url": f"{held.url}/work"})
+            (message,) = received(sqs, 1)  # sent while the callback still runs
+            function.wait_idle()
+            assert function.timelines[-1].timed_out  # then Lambda's timeout killed it
+            held.release("/work")
+            answer = function.invoke(as_records([message])).json()  # a fresh environment
+            output = function.wait_output("waited for")
+    assert json.loads(message["Body"])["reason"] == "still running near the deadline"
+    assert "handed off (still running near the deadline)" in output
+    assert answer == {"batchItemFailures": []}
+
+
+def test_at_sigterm_the_running_and_the_waiting_durable_callbacks_are_all_handed_off(sqs):
+    with LoopbackServer() as held:
+        held.hold("/work")
+        function = Emulator("handing_off.handler", HANDLERS, env=sqs.env, function_timeout_s=60)
+        function.invoke({"held_url": f"{held.url}/work", "then": ["a", "b"]})
+        held.wait_for("/work")  # the first callback is running, two wait
+        function.close()  # SIGTERM, as Lambda ends an environment
+        messages = received(sqs, 3)
+        output = function.output
+    bodies = sorted((json.loads(m["Body"]) for m in messages), key=lambda b: b["idempotencyKey"])
+    assert [b["function"] for b in bodies] == ["handing_off:wait_for"] + ["handing_off:report"] * 2
+    assert {b["reason"] for b in bodies} == {"the environment is shutting down (SIGTERM)"}
+    spent = float(re.search(r"shutdown complete in ([\d.]+) ms", output)[1])
+    assert spent < 500, output  # within Lambda's grace period

@@ -1,5 +1,7 @@
 """A function that defers durable work and consumes its own hand-off queue (SQS records)."""
 
+import urllib.request
+
 import runtime
 from runtime import defer
 
@@ -14,8 +16,18 @@ def handler(event, context):
                 if record["body"] == "fail me"
             ]
         }
+    if "held_url" in event:
+        defer(wait_for, event["held_url"], durable=True)
+        for report_id in event.get("then", ()):
+            defer(report, report_id, durable=True)
+        return "accepted"
     defer(report, event["id"], retries=event.get("retries", 0), durable=True)
     return "accepted"
+
+
+def wait_for(url):
+    urllib.request.urlopen(url, timeout=60).read()
+    print(f"waited for {url}")
 
 
 def report(report_id):
