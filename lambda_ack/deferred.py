@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Container
 
 from lambda_ack import aio, logs
+from lambda_ack import durable as durable_work
 from lambda_ack.errors import PROCESS_EXITS
 from lambda_ack.watchdog import watchdog
 
@@ -116,8 +117,6 @@ def defer(
     if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
         raise TypeError(f"defer(retries=...) needs a whole number >= 0, got {retries!r}")
     if durable:
-        from lambda_ack import durable as durable_work
-
         durable_work.check(fn, args, kwargs)
     callback = Callback(fn, args, kwargs, always, retries, durable)
     with _lock:

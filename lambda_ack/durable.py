@@ -12,10 +12,22 @@ import json
 import sys
 from collections.abc import Callable
 
+_functions_checked: set[Callable[..., object]] = set()
+
 
 def check(fn: Callable[..., object], args: tuple, kwargs: dict) -> None:
-    """TypeError, saying what, unless `fn(*args, **kwargs)` can be written down and run again."""
-    _check_function(fn)
+    """TypeError, saying what, unless `fn(*args, **kwargs)` can be written down and run again.
+
+    On the path of every durable `defer`, so the common case is one set lookup and one
+    `json.dumps`; only a failure goes argument by argument to name the one at fault."""
+    if fn not in _functions_checked:
+        _check_function(fn)
+        _functions_checked.add(fn)
+    try:
+        _dumps((args, kwargs))
+        return
+    except (TypeError, ValueError):
+        pass
     for position, value in enumerate(args, 1):
         _check_json(value, f"argument {position}")
     for name, value in kwargs.items():
@@ -48,9 +60,12 @@ def _check_function(fn: Callable[..., object]) -> None:
     )
 
 
+_dumps = json.JSONEncoder(allow_nan=False).encode
+
+
 def _check_json(value: object, which: str) -> None:
     try:
-        json.dumps(value, allow_nan=False)
+        _dumps(value)
     except (TypeError, ValueError) as e:
         raise TypeError(
             f"defer(..., durable=True): {which} is not JSON-serialisable "
