@@ -302,7 +302,8 @@ def _watch(callback: Callback, batch: Batch, position: int, deadline_ms: int, co
 
     def hand_off_late() -> None:
         counts.handed_off += 1
-        _hand_off(callback, batch, position, 1, "still running near the deadline")
+        left_s = (deadline_ms - time.time() * 1000 - 100) / 1000
+        _hand_off(callback, batch, position, 1, "still running near the deadline", left_s)
 
     watchdog.watch(what, deadline_ms, hand_off_late, HANDOFF_LEAD_MS)
 
@@ -312,14 +313,22 @@ def _watch(callback: Callback, batch: Batch, position: int, deadline_ms: int, co
 HANDOFF_LEAD_MS = 1000
 
 
-def _hand_off(callback: Callback, batch: Batch, position: int, attempts: int, reason: str):
+def _hand_off(
+    callback: Callback,
+    batch: Batch,
+    position: int,
+    attempts: int,
+    reason: str,
+    within_s: float = 10.0,
+) -> None:
     from lambda_ack import handoff
 
     callback.handed = True
-    handoff.hand_off(handoff.message(callback, batch.request_id, position, attempts, reason))
+    body = handoff.message(callback, batch.request_id, position, attempts, reason)
+    handoff.hand_off(body, within_s)
 
 
-def hand_off_unfinished(reason: str) -> None:
+def hand_off_unfinished(reason: str, within_s: float) -> None:
     """At SIGTERM: every durable callback of the current batch that is running or waiting."""
     batch = _current
     # Only once the caller has its answer: a handler cut off mid-way never acknowledged.
@@ -328,7 +337,7 @@ def hand_off_unfinished(reason: str) -> None:
     first = max(batch.position - 1, 0)
     for position, callback in enumerate(batch.callbacks[first:], first + 1):
         if callback.durable and not callback.handed:
-            _hand_off(callback, batch, position, 0, reason)
+            _hand_off(callback, batch, position, 0, reason, within_s)
 
 
 def _backoff_s(attempt: int) -> float:

@@ -27,8 +27,11 @@ from lambda_ack import logs
 log = logs.runtime_log
 
 QUEUE_VARIABLE = "LAMBDA_RUNTIME_HANDOFF_QUEUE_URL"
-MARKER = "lambdaAckHandoff"  # the key that makes a message body one of the runtime's
+MARKER = "lambdaAckHandoff"  # the body's version key
 VERSION = 1
+# The message attribute that marks the runtime's own messages: a user's message cannot carry it
+# by accident, as a body could happen to hold the marker's text.
+ATTRIBUTE, ATTRIBUTE_VALUE = "lambda-ack", f"handoff/{VERSION}"
 
 
 class _Client:
@@ -48,7 +51,7 @@ class _Client:
             self._started = True
         threading.Thread(target=self._make, name="handoff-client", daemon=True).start()
 
-    def get(self, timeout_s: float = 10.0):
+    def get(self, timeout_s: float):
         self.prepare()
         if not self._ready.wait(timeout_s):
             raise TimeoutError(f"the SQS client was not ready after {timeout_s:.0f} s")
@@ -59,8 +62,11 @@ class _Client:
     def _make(self) -> None:
         try:
             import boto3
+            from botocore.config import Config
 
-            self._client = boto3.client("sqs")
+            # Bounded: a hand-off runs against Lambda's deadline or its shutdown grace period.
+            bounded = Config(connect_timeout=2, read_timeout=2, retries={"max_attempts": 2})
+            self._client = boto3.client("sqs", config=bounded)
         except BaseException as e:  # reported at the hand-off that needed it
             self._error = e
         finally:
@@ -96,8 +102,9 @@ def message(callback, request_id: str, position: int, attempts: int, reason: str
     }
 
 
-def hand_off(body: dict) -> bool:
-    """Send one hand-off message; True once SQS has it. Logged either way."""
+def hand_off(body: dict, within_s: float = 10.0) -> bool:
+    """Send one hand-off message; True once SQS has it. Logged either way. `within_s`: how long
+    it may wait for the client to be ready (the time left before the deadline or the kill)."""
     url = queue_url()
     text = json.dumps(body, ensure_ascii=False)
     if url is None:
@@ -112,7 +119,11 @@ def hand_off(body: dict) -> bool:
         return False
     started = time.perf_counter()
     try:
-        answer = _client.get().send_message(QueueUrl=url, MessageBody=text)
+        answer = _client.get(max(within_s, 0.05)).send_message(
+            QueueUrl=url,
+            MessageBody=text,
+            MessageAttributes={ATTRIBUTE: {"DataType": "String", "StringValue": ATTRIBUTE_VALUE}},
+        )
     except Exception:
         log.exception(
             "deferred callback %s could not be handed off to %s; to run it again: %s",
@@ -181,12 +192,10 @@ def consuming(handler: Callable[..., object]) -> Callable[..., object]:
 
 
 def _is_ours(record: object) -> bool:
-    return (
-        isinstance(record, dict)
-        and record.get("eventSource") == "aws:sqs"
-        and isinstance(record.get("body"), str)
-        and f'"{MARKER}"' in record["body"]
-    )
+    if not isinstance(record, dict) or record.get("eventSource") != "aws:sqs":
+        return False
+    marker = (record.get("messageAttributes") or {}).get(ATTRIBUTE) or {}
+    return isinstance(marker, dict) and marker.get("stringValue") == ATTRIBUTE_VALUE
 
 
 def _run(record: dict) -> bool:

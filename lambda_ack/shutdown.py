@@ -60,7 +60,7 @@ def _on_sigterm(signum: int, frame: object) -> None:
         log.info("SIGTERM received %s", doing)
     else:
         log.warning("SIGTERM received%s%s", " " if doing.startswith("while") else ": ", doing)
-    deferred.hand_off_unfinished("the environment is shutting down (SIGTERM)")
+    deferred.hand_off_unfinished("the environment is shutting down (SIGTERM)", GRACE_MS / 2000)
     status = _run_users_handler(signum, frame)
     for i, hook in enumerate(_hooks):
         spent_ms = (time.monotonic() - started) * 1000

@@ -49,7 +49,7 @@ def received(sqs, count: int) -> list[dict]:
     for _ in range(20):
         answer = sqs.client.receive_message(
             QueueUrl=sqs.queue, MaxNumberOfMessages=10, WaitTimeSeconds=1,
-            AttributeNames=["ApproximateReceiveCount"],
+            AttributeNames=["ApproximateReceiveCount"], MessageAttributeNames=["All"],
         )  # fmt: skip
         messages += answer.get("Messages", [])
         if len(messages) >= count:
@@ -60,9 +60,20 @@ def received(sqs, count: int) -> list[dict]:
 def as_records(messages: list[dict], *foreign: tuple[str, str]) -> dict:
     """An SQS event as Lambda's event source mapping delivers it."""
     records = [
-        {"messageId": m["MessageId"], "body": m["Body"], "attributes": m["Attributes"]}
+        {
+            "messageId": m["MessageId"],
+            "body": m["Body"],
+            "attributes": m["Attributes"],
+            "messageAttributes": {
+                name: {"stringValue": a["StringValue"], "dataType": a["DataType"]}
+                for name, a in m.get("MessageAttributes", {}).items()
+            },
+        }
         for m in messages
-    ] + [{"messageId": message_id, "body": body, "attributes": {}} for message_id, body in foreign]
+    ] + [
+        {"messageId": message_id, "body": body, "attributes": {}, "messageAttributes": {}}
+        for message_id, body in foreign
+    ]
     arn = "arn:aws:sqs:us-east-1:123456789012:handoff"
     return {"Records": [{**r, "eventSource": "aws:sqs", "eventSourceARN": arn} for r in records]}
 
@@ -76,7 +87,10 @@ def test_a_callback_that_keeps_failing_is_retried_handed_off_and_reported_again(
         body = json.loads(message["Body"])
         output = function.wait_output("handed off (failed 3 attempt(s))")
 
-        event = as_records([message], ("user-1", "fine"), ("user-2", "fail me"))
+        # A user's message whose body looks like a hand-off is still the user's: the runtime
+        # knows its own by a message attribute.
+        lookalike = ("user-3", json.dumps({"lambdaAckHandoff": 1}))
+        event = as_records([message], ("user-1", "fine"), ("user-2", "fail me"), lookalike)
         answer = function.invoke(event).json()
         function.wait_idle()
         output = function.wait_output("user records:")
@@ -88,7 +102,7 @@ def test_a_callback_that_keeps_failing_is_retried_handed_off_and_reported_again(
     # Run again from the queue: the fourth attempt, and its failure is reported for redelivery,
     # beside the user's own failure; the user's handler saw only its own records.
     assert f"report fail-7: attempt 4, key {request_id}/1" in output
-    assert "user records: ['user-1', 'user-2']" in output
+    assert "user records: ['user-1', 'user-2', 'user-3']" in output
     assert answer == {
         "batchItemFailures": [
             {"itemIdentifier": message["MessageId"]},
