@@ -26,6 +26,8 @@ IMAGE_ONLY = {"PackageType", "ImageConfig"}
 # Read by the code behind the handler but not for a deployment to set: a stand-in Slack API for
 # the tests and the demo.
 NOT_DEPLOYED = {"SLACK_API_URL"}
+# Set by the template for the runtime itself, not read by the example's code.
+FOR_THE_RUNTIME = {"LAMBDA_RUNTIME_HANDOFF_QUEUE_URL"}
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -155,6 +157,11 @@ def _modules(name: str) -> list[Path]:
     return found
 
 
+def _literal(node: ast.AST) -> set[str]:
+    """The variable's name when the code spells it out (a constant of a module is not)."""
+    return {node.value} if isinstance(node, ast.Constant) else set()
+
+
 def environment_read_by_the_example() -> set[str]:
     """Every variable read (os.environ.get("X"), os.getenv("X"), os.environ["X"]) by the
     handler's module and everything of the repository it imports, at any depth."""
@@ -176,9 +183,9 @@ def environment_read_by_the_example() -> set[str]:
                 todo += [m for alias in node.names for m in _modules(f"{module}.{alias.name}")]
             elif isinstance(node, ast.Call) and node.args:
                 if ast.unparse(node.func) in ("os.environ.get", "os.getenv"):
-                    names.add(ast.literal_eval(node.args[0]))
+                    names |= _literal(node.args[0])
             elif isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ":
-                names.add(ast.literal_eval(node.slice))
+                names |= _literal(node.slice)
     return names
 
 
@@ -188,10 +195,11 @@ def test_the_environment_is_what_the_example_reads(path):
     variables = function(template)["Properties"]["Environment"]["Variables"]
     read = environment_read_by_the_example()
     assert {"SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", *NOT_DEPLOYED} <= read
-    assert set(variables) == read - NOT_DEPLOYED
+    assert set(variables) - FOR_THE_RUNTIME == read - NOT_DEPLOYED
     parameters = template["Parameters"]
     for name, value in variables.items():
-        assert set(value) == {"Ref"} and value["Ref"] in parameters, name
+        if name not in FOR_THE_RUNTIME:
+            assert set(value) == {"Ref"} and value["Ref"] in parameters, name
     for secret in ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"):
         assert parameters[variables[secret]["Ref"]].get("NoEcho") is True, secret
 
@@ -233,3 +241,27 @@ def test_every_ref_names_a_parameter_or_resource(path):
     template = load(path)
     known = set(template["Parameters"]) | set(template["Resources"])
     assert {r for r in _refs(template) if not r.startswith("AWS::")} <= known
+
+
+@pytest.mark.parametrize("path", [ZIP, IMAGE], ids=["zip", "image"])
+def test_the_hand_off_is_opt_in_and_complete(path):
+    """HandOff=on: the queue with its dead-letter queue, the function consuming it with
+    ReportBatchItemFailures, the permissions to send and to poll, and the variable naming it."""
+    template = load(path)
+    assert template["Parameters"]["HandOff"]["Default"] == "off"
+    assert template["Conditions"]["WithHandOff"] == {"Fn::Equals": [{"Ref": "HandOff"}, "on"]}
+    resources = template["Resources"]
+    names = ("HandOffQueue", "HandOffDeadLetterQueue", "HandOffMapping")
+    assert all(resources[name]["Condition"] == "WithHandOff" for name in names)
+    redrive = resources["HandOffQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["HandOffDeadLetterQueue", "Arn"]}
+    mapping = resources["HandOffMapping"]["Properties"]
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["HandOffQueue", "Arn"]}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    props = function(template)["Properties"]
+    queue = props["Environment"]["Variables"]["LAMBDA_RUNTIME_HANDOFF_QUEUE_URL"]
+    assert queue == {"Fn::If": ["WithHandOff", {"Ref": "HandOffQueue"}, ""]}
+    granted = [next(iter(p["Fn::If"][1])) for p in props["Policies"]]
+    assert granted == ["SQSSendMessagePolicy", "SQSPollerPolicy"]
+    # The queue holds a message longer than the function can take to run it.
+    assert resources["HandOffQueue"]["Properties"]["VisibilityTimeout"] >= 6 * props["Timeout"]
