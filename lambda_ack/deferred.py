@@ -335,9 +335,10 @@ def hand_off_unfinished(reason: str, within_s: float) -> None:
     if batch is None or batch.closed or not batch.durable or not batch.deferring:
         return
     first = max(batch.position - 1, 0)
+    until = time.monotonic() + within_s  # one budget for them all: the grace period's
     for position, callback in enumerate(batch.callbacks[first:], first + 1):
         if callback.durable and not callback.handed:
-            _hand_off(callback, batch, position, 0, reason, within_s)
+            _hand_off(callback, batch, position, 0, reason, until - time.monotonic())
 
 
 def _backoff_s(attempt: int) -> float:

@@ -60,6 +60,7 @@ class _Client:
         return self._client
 
     def _make(self) -> None:
+        started = time.perf_counter()
         try:
             import boto3
             from botocore.config import Config
@@ -71,6 +72,10 @@ class _Client:
             self._error = e
         finally:
             self._ready.set()
+        if self._error is None:
+            log.info(
+                "hand-off: SQS client ready in %.0f ms", (time.perf_counter() - started) * 1000
+            )
 
 
 _client = _Client()

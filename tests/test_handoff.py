@@ -6,76 +6,14 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
-from types import SimpleNamespace
 
-import boto3
-import pytest
 from fake_api import HANDLERS
-from moto.server import ThreadedMotoServer
+from sqs_support import as_records, received
 
 from devtools.emulator import Emulator
 from devtools.loopback import LoopbackServer
 
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKIDMOTOSTANDIN", "AWS_SECRET_ACCESS_KEY": "moto-not-secret"}
-
-
-@pytest.fixture(scope="module")
-def moto_url():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def sqs(moto_url):
-    client = boto3.client(
-        "sqs",
-        endpoint_url=moto_url,
-        region_name="us-east-1",
-        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    )
-    queue = client.create_queue(QueueName=f"handoff-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-    env = {**CREDENTIALS, "AWS_ENDPOINT_URL": moto_url, "LAMBDA_RUNTIME_HANDOFF_QUEUE_URL": queue}
-    return SimpleNamespace(client=client, queue=queue, env=env)
-
-
-def received(sqs, count: int) -> list[dict]:
-    """`count` messages from the queue (long polls, so no waiting on a schedule)."""
-    messages: list[dict] = []
-    for _ in range(20):
-        answer = sqs.client.receive_message(
-            QueueUrl=sqs.queue, MaxNumberOfMessages=10, WaitTimeSeconds=1,
-            AttributeNames=["ApproximateReceiveCount"], MessageAttributeNames=["All"],
-        )  # fmt: skip
-        messages += answer.get("Messages", [])
-        if len(messages) >= count:
-            return messages
-    raise AssertionError(f"{len(messages)} of {count} messages arrived")
-
-
-def as_records(messages: list[dict], *foreign: tuple[str, str]) -> dict:
-    """An SQS event as Lambda's event source mapping delivers it."""
-    records = [
-        {
-            "messageId": m["MessageId"],
-            "body": m["Body"],
-            "attributes": m["Attributes"],
-            "messageAttributes": {
-                name: {"stringValue": a["StringValue"], "dataType": a["DataType"]}
-                for name, a in m.get("MessageAttributes", {}).items()
-            },
-        }
-        for m in messages
-    ] + [
-        {"messageId": message_id, "body": body, "attributes": {}, "messageAttributes": {}}
-        for message_id, body in foreign
-    ]
-    arn = "arn:aws:sqs:us-east-1:123456789012:handoff"
-    return {"Records": [{**r, "eventSource": "aws:sqs", "eventSourceARN": arn} for r in records]}
+pytest_plugins = ["sqs_support"]
 
 
 def test_a_callback_that_keeps_failing_is_retried_handed_off_and_reported_again(sqs):
@@ -162,9 +100,11 @@ def test_at_sigterm_the_running_and_the_waiting_durable_callbacks_are_all_handed
         function = Emulator("handing_off.handler", HANDLERS, env=sqs.env, function_timeout_s=60)
         function.invoke({"held_url": f"{held.url}/work", "then": ["a", "b"]})
         held.wait_for("/work")  # the first callback is running, two wait
-        function.close()  # SIGTERM, as Lambda ends an environment
-        messages = received(sqs, 3)
+        # As when Lambda ends an environment that has served a while: the client is made.
+        function.wait_output("hand-off: SQS client ready")
+        function.close()  # SIGTERM
         output = function.output
+        messages = received(sqs, 3, output)
     bodies = sorted((json.loads(m["Body"]) for m in messages), key=lambda b: b["idempotencyKey"])
     assert [b["function"] for b in bodies] == ["handing_off:wait_for"] + ["handing_off:report"] * 2
     assert {b["reason"] for b in bodies} == {"the environment is shutting down (SIGTERM)"}
