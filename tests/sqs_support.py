@@ -4,6 +4,7 @@ them."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from types import SimpleNamespace
 
@@ -16,6 +17,7 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKIDMOTOSTANDIN", "AWS_SECRET_ACCESS_KEY": 
 
 @pytest.fixture(scope="module")
 def moto_url():
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -70,3 +72,28 @@ def as_records(messages: list[dict], *foreign: tuple[str, str]) -> dict:
     ]
     arn = "arn:aws:sqs:us-east-1:123456789012:handoff"
     return {"Records": [{**r, "eventSource": "aws:sqs", "eventSourceARN": arn} for r in records]}
+
+
+def drain_once(sqs, deliver) -> bool:
+    """One batch from the queue delivered as Lambda's event source mapping would: `deliver(event)`
+    answers with `batchItemFailures`; those are made visible again at once, the rest deleted.
+    False once the queue is empty."""
+    answer = sqs.client.receive_message(
+        QueueUrl=sqs.queue,
+        MaxNumberOfMessages=10,
+        WaitTimeSeconds=1,
+        AttributeNames=["ApproximateReceiveCount"],
+        MessageAttributeNames=["All"],
+    )
+    messages = answer.get("Messages", [])
+    if not messages:
+        return False
+    failed = {f["itemIdentifier"] for f in deliver(as_records(messages))["batchItemFailures"]}
+    for message in messages:
+        if message["MessageId"] in failed:
+            sqs.client.change_message_visibility(
+                QueueUrl=sqs.queue, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+        else:
+            sqs.client.delete_message(QueueUrl=sqs.queue, ReceiptHandle=message["ReceiptHandle"])
+    return True

@@ -13,6 +13,8 @@ from fake_api import HANDLERS
 
 from devtools.emulator import Emulator
 
+pytest_plugins = ["sqs_support"]
+
 INVOCATIONS = int(os.environ.get("SOAK_INVOCATIONS", "100000"))
 WARM_UP = INVOCATIONS // 10
 
@@ -153,3 +155,43 @@ def test_second_soak_hostile_paths_nothing_lost_no_secret_flat():
 
 def _thread_count(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/task"))
+
+
+@pytest.mark.slow
+def test_handoff_soak_no_durable_callback_is_lost(sqs):
+    """10,000 invocations with durable callbacks that fail, hang past the timeout, or are cut
+    off by SIGTERM (the environment replaced); then the queue is drained into the same function
+    as an event source mapping would, until it is empty. Every callback must have run."""
+    from sqs_support import drain_once
+
+    count = int(os.environ.get("SOAK_HANDOFF_INVOCATIONS", "10000"))
+    rng = random.Random(11)
+    modes = rng.choices(["ok", "fail", "slow", "hang"], weights=[900, 50, 49, 1], k=count)
+    outputs: list[str] = []
+
+    def environment() -> Emulator:
+        return Emulator("soak_handoff.handler", HANDLERS, env=sqs.env, function_timeout_s=2)
+
+    function = environment()
+    try:
+        for n, mode in enumerate(modes):
+            assert function.invoke({"id": n, "mode": mode}).status == 200
+            if mode == "slow" and rng.random() < 0.4:  # SIGTERM with the callback running
+                function.wait_output("hand-off: SQS client ready")
+                function.close()
+                outputs.append(function.output)
+                function = environment()
+        function.wait_idle()
+        while drain_once(sqs, lambda event: function.invoke(event, timeout=30).json()):
+            pass
+        function.wait_idle()
+    finally:
+        function.close()
+        outputs.append(function.output)
+    output = "".join(outputs)
+    ran = {int(n) for n in re.findall(r"^ran (\d+)$", output, re.MULTILINE)}
+    lost = set(range(count)) - ran
+    assert not lost, f"{len(lost)} callbacks lost, e.g. {sorted(lost)[:10]}"
+    handed = output.count(" handed off (")
+    assert "could not be handed off" not in output and "to run it again" not in output
+    print(f"hand-off soak: {count} invocations, {handed} hand-offs, {len(outputs)} environments")
