@@ -12,8 +12,9 @@ import threading
 import time
 from collections.abc import Callable, Container
 
-from lambda_ack import aio, logs
 from lambda_ack import durable as durable_work
+from lambda_ack import logs
+from lambda_ack import retries as retrying
 from lambda_ack.errors import PROCESS_EXITS
 from lambda_ack.watchdog import watchdog
 
@@ -228,18 +229,20 @@ def run_batch(
                 why = f"{left} ms left before the deadline, under the {margin_ms} ms safety margin"
                 if callback.durable:
                     counts.handed_off += 1
-                    _hand_off(callback, batch, i, 0, f"not started: {why}")
+                    durable_work.hand_off(callback, batch, i, 0, f"not started: {why}")
                     continue
                 counts.skipped += 1
                 log.warning("deferred callback %s skipped: %s", callback.name, why)
                 continue
             counts.ran += 1
-            _watch(callback, batch, i, deadline_ms, counts)
+            durable_work.watch(callback, batch, i, deadline_ms, counts)
             try:
-                attempts = _run_with_retries(callback, deadline_ms, margin_ms, counts)
+                attempts = retrying.run(callback, deadline_ms, margin_ms, counts)
                 if attempts and callback.durable and not callback.handed:
                     counts.handed_off += 1
-                    _hand_off(callback, batch, i, attempts, f"failed {attempts} attempt(s)")
+                    durable_work.hand_off(
+                        callback, batch, i, attempts, f"failed {attempts} attempt(s)"
+                    )
             except PROCESS_EXITS as e:
                 counts.failed += 1
                 log.exception("deferred callback %s raised %s", callback.name, type(e).__name__)
@@ -255,79 +258,6 @@ def run_batch(
     return counts
 
 
-# Retry backoff: up to 0.1 s before the second attempt, doubling, at most 5 s; full jitter.
-_BACKOFF_FIRST_S, _BACKOFF_MAX_S = 0.1, 5.0
-
-
-def _run_with_retries(callback: Callback, deadline_ms: int, margin_ms: int, counts: Counts) -> int:
-    """Run `callback`, retrying as it asks; 0 when it succeeded, else the attempts made."""
-    attempts = callback.retries + 1
-    attempt = 1
-    while True:
-        try:
-            result = callback.fn(*callback.args, **callback.kwargs)
-            if hasattr(type(result), "__await__"):
-                aio.run(result)
-            return 0
-        except PROCESS_EXITS:
-            raise
-        except BaseException:  # asyncio.CancelledError too: that callback's failure only
-            of = f" (attempt {attempt} of {attempts})" if attempts > 1 else ""
-            delay_s = _backoff_s(attempt) if attempt < attempts else None
-            left_ms = deadline_ms - time.time() * 1000
-            if delay_s is None or left_ms - delay_s * 1000 < margin_ms:
-                counts.failed += 1
-                why = "" if delay_s is None else ", no time left to retry before the deadline"
-                log.exception("deferred callback %s failed%s%s", callback.name, of, why)
-                return attempt
-            counts.retried += 1
-            log.warning(
-                "deferred callback %s failed%s; retrying in %.2f s",
-                callback.name,
-                of,
-                delay_s,
-                exc_info=True,
-            )
-            time.sleep(delay_s)
-            attempt += 1
-
-
-def _watch(callback: Callback, batch: Batch, position: int, deadline_ms: int, counts: Counts):
-    """The watchdog on `callback`; a durable one still running near the deadline is handed off
-    then, early enough for the send to finish before Lambda kills the environment."""
-    what = f"deferred callback {callback.name}"
-    if not callback.durable:
-        watchdog.watch(what, deadline_ms)
-        return
-
-    def hand_off_late() -> None:
-        counts.handed_off += 1
-        left_s = (deadline_ms - time.time() * 1000 - 100) / 1000
-        _hand_off(callback, batch, position, 1, "still running near the deadline", left_s)
-
-    watchdog.watch(what, deadline_ms, hand_off_late, HANDOFF_LEAD_MS)
-
-
-# How long before the deadline a durable callback still running is handed off: a send takes
-# tens of milliseconds with the client ready, and the client is made when the phase begins.
-HANDOFF_LEAD_MS = 1000
-
-
-def _hand_off(
-    callback: Callback,
-    batch: Batch,
-    position: int,
-    attempts: int,
-    reason: str,
-    within_s: float = 10.0,
-) -> None:
-    from lambda_ack import handoff
-
-    callback.handed = True
-    body = handoff.message(callback, batch.request_id, position, attempts, reason)
-    handoff.hand_off(body, within_s)
-
-
 def hand_off_unfinished(reason: str, within_s: float) -> None:
     """At SIGTERM: every durable callback of the current batch that is running or waiting."""
     batch = _current
@@ -338,13 +268,7 @@ def hand_off_unfinished(reason: str, within_s: float) -> None:
     until = time.monotonic() + within_s  # one budget for them all: the grace period's
     for position, callback in enumerate(batch.callbacks[first:], first + 1):
         if callback.durable and not callback.handed:
-            _hand_off(callback, batch, position, 0, reason, until - time.monotonic())
-
-
-def _backoff_s(attempt: int) -> float:
-    import random
-
-    return random.uniform(0, min(_BACKOFF_MAX_S, _BACKOFF_FIRST_S * 2 ** (attempt - 1)))
+            durable_work.hand_off(callback, batch, position, 0, reason, until - time.monotonic())
 
 
 def _skip_rest(rest: list[Callback], counts: Counts, reason: str) -> None:

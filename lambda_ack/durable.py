@@ -1,4 +1,5 @@
-"""Durable callbacks: work that can be run again, later, from a description of it.
+"""Durable callbacks: work that can be run again, later, from a description of it, and the
+points where the deferred phase hands such work off (`lambda_ack.handoff`).
 
 `defer(fn, ..., durable=True)` promises that `fn` and its arguments survive being written down:
 `fn` is a module-level function that importing its module and looking up its name gives back,
@@ -10,7 +11,10 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable
+
+from lambda_ack.watchdog import watchdog
 
 _functions_checked: set[Callable[..., object]] = set()
 
@@ -71,3 +75,39 @@ def _check_json(value: object, which: str) -> None:
             f"defer(..., durable=True): {which} is not JSON-serialisable "
             f"({type(value).__name__}: {e}); a durable callback's arguments must be JSON"
         ) from None
+
+
+def watch(callback, batch, position: int, deadline_ms: int, counts) -> None:
+    """The watchdog on `callback`; a durable one still running near the deadline is handed off
+    then, early enough for the send to finish before Lambda kills the environment."""
+    what = f"deferred callback {callback.name}"
+    if not callback.durable:
+        watchdog.watch(what, deadline_ms)
+        return
+
+    def hand_off_late() -> None:
+        counts.handed_off += 1
+        left_s = (deadline_ms - time.time() * 1000 - 100) / 1000
+        hand_off(callback, batch, position, 1, "still running near the deadline", left_s)
+
+    watchdog.watch(what, deadline_ms, hand_off_late, HANDOFF_LEAD_MS)
+
+
+# How long before the deadline a durable callback still running is handed off: a send takes
+# tens of milliseconds with the client ready, and the client is made when the phase begins.
+HANDOFF_LEAD_MS = 1000
+
+
+def hand_off(
+    callback,
+    batch,
+    position: int,
+    attempts: int,
+    reason: str,
+    within_s: float = 10.0,
+) -> None:
+    from lambda_ack import handoff
+
+    callback.handed = True
+    body = handoff.message(callback, batch.request_id, position, attempts, reason)
+    handoff.hand_off(body, within_s)

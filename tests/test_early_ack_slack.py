@@ -211,4 +211,4 @@ def test_a_guard_turned_off_arms_nothing():
     answer = Acknowledgement(api=None, invocation=None, started=0.0, cold_start=False)
     guard.AckGuard(None).watch(answer, print)
     guard.AckGuard(0).watch(answer, print)
-    assert answer.after_guard is None and guard._watcher._job is None
+    assert answer.after_guard is None and guard._timer._job is None

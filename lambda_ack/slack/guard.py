@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 from collections.abc import Callable
 
 from lambda_ack import logs
 from lambda_ack.acknowledgement import Acknowledgement
 from lambda_ack.http_event import Response, to_lambda
+from lambda_ack.timer import Timer
 
 log = logs.runtime_log
 
@@ -60,11 +60,11 @@ class AckGuard:
             return
         answer.after_guard = late
         reference = _PROCESS_STARTED if answer.cold_start else answer.started
-        _watcher.watch(answer, reference + self.after_ms / 1000, self._fire)
+        _timer.set(reference + self.after_ms / 1000, lambda: self._fire(answer))
 
     def stand_down(self) -> None:
         """Once this returns, the fallback has been posted or never will be."""
-        _watcher.stand_down()
+        _timer.clear()
 
     def _fire(self, answer: Acknowledgement) -> None:
         fallback = to_lambda(Response(200, self.fallback))
@@ -77,41 +77,7 @@ class AckGuard:
             )
 
 
-class _Watcher:
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._job: tuple[Acknowledgement, float, Callable[[Acknowledgement], None]] | None = None
-        self._thread: threading.Thread | None = None
-
-    def watch(self, answer: Acknowledgement, due: float, fire) -> None:
-        with self._cond:
-            self._job = (answer, due, fire)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="ack-guard", daemon=True)
-                self._thread.start()
-            self._cond.notify()
-
-    def stand_down(self) -> None:
-        with self._cond:  # waits for a fallback being posted: it fires holding the condition
-            self._job = None
-
-    def _run(self) -> None:
-        with self._cond:
-            while True:
-                job = self._job
-                if job is None:
-                    self._cond.wait()
-                    continue
-                answer, due, fire = job
-                left = due - time.perf_counter()
-                if left > 0:
-                    self._cond.wait(left)
-                    continue  # re-read: the job may have ended or changed meanwhile
-                self._job = None
-                fire(answer)
-
-
-_watcher = _Watcher()
+_timer = Timer("ack-guard")
 
 
 def deliver_late(kind: str, response_url: str | None, message: dict | None) -> None:

@@ -1,0 +1,57 @@
+"""`defer(..., retries=N)`: a failing callback run again, with backoff, while the deadline allows.
+
+Each failed attempt is logged with its number and traceback (the last at ERROR), and counted in
+the invocation's `retried=`; a retry that would leave less than the safety margin after its wait
+is not made: the attempt that failed last is the callback's failure.
+"""
+
+from __future__ import annotations
+
+import time
+
+from lambda_ack import aio, logs
+from lambda_ack.errors import PROCESS_EXITS
+
+log = logs.runtime_log
+
+# Retry backoff: up to 0.1 s before the second attempt, doubling, at most 5 s; full jitter.
+_BACKOFF_FIRST_S, _BACKOFF_MAX_S = 0.1, 5.0
+
+
+def run(callback, deadline_ms: int, margin_ms: int, counts) -> int:
+    """Run `callback`, retrying as it asks; 0 when it succeeded, else the attempts made."""
+    attempts = callback.retries + 1
+    attempt = 1
+    while True:
+        try:
+            result = callback.fn(*callback.args, **callback.kwargs)
+            if hasattr(type(result), "__await__"):
+                aio.run(result)
+            return 0
+        except PROCESS_EXITS:
+            raise
+        except BaseException:  # asyncio.CancelledError too: that callback's failure only
+            of = f" (attempt {attempt} of {attempts})" if attempts > 1 else ""
+            delay_s = _backoff_s(attempt) if attempt < attempts else None
+            left_ms = deadline_ms - time.time() * 1000
+            if delay_s is None or left_ms - delay_s * 1000 < margin_ms:
+                counts.failed += 1
+                why = "" if delay_s is None else ", no time left to retry before the deadline"
+                log.exception("deferred callback %s failed%s%s", callback.name, of, why)
+                return attempt
+            counts.retried += 1
+            log.warning(
+                "deferred callback %s failed%s; retrying in %.2f s",
+                callback.name,
+                of,
+                delay_s,
+                exc_info=True,
+            )
+            time.sleep(delay_s)
+            attempt += 1
+
+
+def _backoff_s(attempt: int) -> float:
+    import random
+
+    return random.uniform(0, min(_BACKOFF_MAX_S, _BACKOFF_FIRST_S * 2 ** (attempt - 1)))
