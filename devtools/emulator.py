@@ -150,12 +150,12 @@ class Emulator:
         with self._output_lock:
             return "".join(self._output)
 
-    def wait_output(self, text: str, timeout: float = 15.0) -> str:
-        """The output once it contains `text`: lines come through a pipe, a little after the
-        runtime wrote them (and after the timeline that `wait_idle` waits for)."""
+    def wait_output(self, text: str, timeout: float = 15.0, count: int = 1) -> str:
+        """The output once it contains `text` (`count` times): lines come through a pipe, a
+        little after the runtime wrote them (and after the timeline `wait_idle` waits for)."""
         deadline = time.monotonic() + timeout
         with self._output_lock:
-            while text not in (output := "".join(self._output)):
+            while (output := "".join(self._output)).count(text) < count:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise AssertionError(f"{text!r} not in the output:\n{output}")

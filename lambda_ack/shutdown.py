@@ -60,7 +60,10 @@ def _on_sigterm(signum: int, frame: object) -> None:
         log.info("SIGTERM received %s", doing)
     else:
         log.warning("SIGTERM received%s%s", " " if doing.startswith("while") else ": ", doing)
-    deferred.hand_off_unfinished("the environment is shutting down (SIGTERM)", GRACE_MS / 2000)
+    # Durable work first, with what the grace period allows (less a margin for the exit): it is
+    # the work the function said must not be lost; hooks that find no time left are logged.
+    left_s = (GRACE_MS - 60) / 1000 - (time.monotonic() - started)
+    deferred.hand_off_unfinished("the environment is shutting down (SIGTERM)", left_s)
     status = _run_users_handler(signum, frame)
     for i, hook in enumerate(_hooks):
         spent_ms = (time.monotonic() - started) * 1000
