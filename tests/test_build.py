@@ -16,6 +16,7 @@ import glob
 import hashlib
 import io
 import os
+import re
 import shutil
 import socket
 import stat
@@ -407,3 +408,26 @@ def test_dependencies_without_hashes_are_refused(tmp_path):
     extra.write_text("six==1.16.0\n")
     done = build("--requirements", str(extra), "--out", str(tmp_path))
     _refused(done, tmp_path, "pip could not install", "Hashes are required", "--hash")
+
+
+def _pins(path: Path) -> dict[str, tuple[str, frozenset[str]]]:
+    """name -> (version, hashes) of a hashed lock."""
+    pins: dict[str, tuple[str, frozenset[str]]] = {}
+    for block in re.split(r"\n(?=[A-Za-z0-9])", path.read_text()):
+        head = re.match(r"([A-Za-z0-9_.-]+)==([^\s\\]+)", block)
+        if head:
+            pins[head[1].lower()] = (
+                head[2],
+                frozenset(re.findall(r"sha256:([0-9a-f]{64})", block)),
+            )
+    return pins
+
+
+def test_the_hand_off_lock_adds_boto3_and_agrees_with_the_runtime_lock():
+    """Both are installed together (`--requirements requirements-handoff.txt`): a package in both
+    must be pinned to the same version with the same hashes, or pip refuses the pair."""
+    runtime, handoff = _pins(ROOT / "requirements.txt"), _pins(ROOT / "requirements-handoff.txt")
+    assert {"boto3", "botocore"} <= set(handoff) and "boto3" not in runtime
+    shared = set(runtime) & set(handoff)
+    assert shared and all(runtime[name] == handoff[name] for name in shared), shared
+    assert all(hashes for _, hashes in handoff.values())
