@@ -110,6 +110,7 @@ class Acknowledgement:
         if failure is None and len(body) > MAX_RESPONSE_BYTES:
             failure = _too_large(len(body))
         if failure is None:
+            deferred.answering()
             status = api.post_response(invocation, body, content_type)
             if status == 413:
                 failure = _too_large(len(body))

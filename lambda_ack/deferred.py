@@ -58,6 +58,7 @@ class Batch:
         "deferring",
         "older_threads",
         "durable",
+        "answered",
     )
 
     def __init__(self, request_id: str) -> None:
@@ -67,6 +68,7 @@ class Batch:
         self.request_id = request_id
         self.deferring = False  # False while the handler runs
         self.durable = False  # holds a durable callback: the hand-off client gets ready
+        self.answered = False  # the answer is on its way to the caller: the work is owed
         # Threads alive when the invocation began: any but a pool worker belongs to an earlier one.
         self.older_threads = _thread_idents()
 
@@ -258,11 +260,18 @@ def run_batch(
     return counts
 
 
+def answering() -> None:
+    """The current invocation's answer is being sent: from now on its work is owed."""
+    if _current is not None:
+        _current.answered = True
+
+
 def hand_off_unfinished(reason: str, within_s: float) -> None:
     """At SIGTERM: every durable callback of the current batch that is running or waiting."""
     batch = _current
-    # Only once the caller has its answer: a handler cut off mid-way never acknowledged.
-    if batch is None or batch.closed or not batch.durable or not batch.deferring:
+    # Only once the answer went out (the caller may have it before its 202 comes back): a
+    # handler cut off before it answered leaves work nobody was promised.
+    if batch is None or batch.closed or not batch.durable or not batch.answered:
         return
     first = max(batch.position - 1, 0)
     until = time.monotonic() + within_s  # one budget for them all: the grace period's

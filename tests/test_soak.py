@@ -158,7 +158,7 @@ def _thread_count(pid: int) -> int:
 
 
 @pytest.mark.slow
-def test_handoff_soak_no_durable_callback_is_lost(sqs):
+def test_handoff_soak_no_durable_callback_is_lost(sqs, tmp_path):
     """10,000 invocations with durable callbacks that fail, hang past the timeout, or are cut
     off by SIGTERM (the environment replaced); then the queue is drained into the same function
     as an event source mapping would, until it is empty. Every callback must have run."""
@@ -194,7 +194,8 @@ def test_handoff_soak_no_durable_callback_is_lost(sqs):
     output = "".join(outputs)
     ran = {int(n) for n in re.findall(r"^ran (\d+)$", output, re.MULTILINE)}
     lost = set(range(count)) - ran
-    assert not lost, f"{len(lost)} callbacks lost, e.g. {sorted(lost)[:10]}"
+    (tmp_path / "output.log").write_text(output)
+    assert not lost, f"{len(lost)} lost, e.g. {sorted(lost)[:10]}; see {tmp_path}/output.log"
     handed = output.count(" handed off (")
     assert "could not be handed off" not in output and "to run it again" not in output
     print(f"hand-off soak: {count} invocations, {handed} hand-offs, {len(outputs)} environments")
