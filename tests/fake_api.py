@@ -24,7 +24,7 @@ from devtools.lambda_env import lambda_env
 ROOT = Path(__file__).resolve().parent.parent
 HANDLERS = Path(__file__).resolve().parent / "handlers"
 PREFIX = "/2018-06-01/runtime"
-CLOSE, TRUNCATE = -1, -2
+CLOSE, TRUNCATE, HOLD = -1, -2, -3
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:f"
 
 
@@ -51,9 +51,11 @@ class FakeRuntimeAPI:
         self.changed = threading.Condition()
         self.events: queue.Queue = queue.Queue()
         self.events_closed = threading.Event()
+        self._released = threading.Event()
         # endpoint ("next", "response", "error", "init/error") -> (status, body) answers given,
         # one per request, before the normal behaviour resumes. Status CLOSE hangs up without
-        # answering; TRUNCATE announces the body's length, sends part of it and hangs up.
+        # answering; TRUNCATE announces the body's length, sends part of it and hangs up; HOLD
+        # answers 202 only once `release()` is called (the request is recorded at once).
         self.scripted: dict[str, list[tuple[int, bytes]]] = {}
         self._ids = itertools.count(1)
         api = self
@@ -77,6 +79,7 @@ class FakeRuntimeAPI:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
+        self._released.set()
         self.events_closed.set()
         self.events.put(None)
         self.server.shutdown()
@@ -103,6 +106,10 @@ class FakeRuntimeAPI:
         sent = {k: v for k, v in sent.items() if v is not None}
         self.events.put((sent, json.dumps(event).encode() if body is None else body))
         return request_id
+
+    def release(self) -> None:
+        """Answer the requests scripted with HOLD."""
+        self._released.set()
 
     def script(self, endpoint: str, *answers: tuple[int, bytes]) -> None:
         self.scripted.setdefault(endpoint, []).extend(answers)
@@ -147,6 +154,9 @@ class FakeRuntimeAPI:
         answers = self.scripted.get(_endpoint(suffix))
         if answers:
             status, answer = answers.pop(0)
+            if status == HOLD:
+                self._released.wait()
+                status, answer = 202, b'{"status":"OK"}'
             return self._answer(http, status, answer)
         if http.path == "/2020-01-01/extension/register" and self.extensions:
             return self._answer(http, 200, b"{}", {"Lambda-Extension-Identifier": "ext-1"})

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 
-from fake_api import HANDLERS
+from fake_api import HANDLERS, HOLD
 from sqs_support import as_records, received
 
 from devtools.emulator import Emulator
 from devtools.loopback import LoopbackServer
 
-pytest_plugins = ["sqs_support"]
+pytest_plugins = ["fake_api", "sqs_support"]
 
 
 def test_a_callback_that_keeps_failing_is_retried_handed_off_and_reported_again(sqs):
@@ -110,3 +111,19 @@ def test_at_sigterm_the_running_and_the_waiting_durable_callbacks_are_all_handed
     assert {b["reason"] for b in bodies} == {"the environment is shutting down (SIGTERM)"}
     spent = float(re.search(r"shutdown complete in ([\d.]+) ms", output)[1])
     assert spent < 500, output  # within Lambda's grace period
+
+
+def test_sigterm_after_the_answer_went_out_but_before_its_202_still_hands_off(runtime, sqs):
+    """Scripted Runtime API (RIE cannot hold a 202 back): the caller may already have the answer
+    while the runtime still waits for the API's 202; the work is owed from the moment it is
+    sent, so SIGTERM in that window hands it off (found by the hand-off soak)."""
+    api, proc = runtime("handing_off.handler", extensions=True, **sqs.env)
+    api.outcome(api.push({"id": "warm-up"}))  # an environment that has served: its client made
+    proc.wait_output("hand-off: SQS client ready")
+    api.script("response", (HOLD, b""))
+    request_id = api.push({"id": "in-the-window"})
+    api.wait_for(lambda rs: any(r.path.endswith(f"/{request_id}/response") for r in rs))
+    proc.proc.send_signal(signal.SIGTERM)
+    (message,) = received(sqs, 1, proc.output)
+    assert json.loads(message["Body"])["args"] == ["in-the-window"]
+    assert proc.wait_exit() == 0
