@@ -39,11 +39,16 @@ FROM public.ecr.aws/lambda/provided:${BASE_TAG} AS builder
 # hadolint ignore=DL3041
 RUN dnf install -y python3.12 python3.12-pip && dnf clean all && rm -rf /var/cache/dnf
 WORKDIR /build
-COPY requirements.txt ./
+COPY requirements.txt requirements-handoff.txt ./
 # requirements.txt is a lock with the sha256 of every file: pip refuses anything else. Binary
 # wheels only, so nothing is compiled here. --no-compile: compileall below writes the bytecode.
+# --build-arg HANDOFF_REQUIREMENTS=requirements-handoff.txt adds boto3's lock, for a function
+# that uses the hand-off of durable work; by default the second -r is the first again, which
+# adds nothing.
+ARG HANDOFF_REQUIREMENTS=requirements.txt
 RUN python3.12 -m pip install --no-cache-dir --no-compile --require-hashes \
-        --only-binary=:all: --target var/runtime/vendor -r requirements.txt
+        --only-binary=:all: --target var/runtime/vendor -r requirements.txt \
+        -r ${HANDOFF_REQUIREMENTS}
 COPY bootstrap var/runtime/bootstrap
 COPY lambda_ack/ var/runtime/lambda_ack/
 COPY runtime/ var/runtime/runtime/

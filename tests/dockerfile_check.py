@@ -46,6 +46,10 @@ class Stage:
     def all(self, keyword: str) -> list[Instruction]:
         return [i for i in self.instructions if i.keyword == keyword]
 
+    def args(self) -> dict[str, str]:
+        """The stage's own ARGs, with their defaults."""
+        return dict(arg.args.partition("=")[::2] for arg in self.all("ARG"))
+
 
 @dataclass
 class Dockerfile:
@@ -107,14 +111,17 @@ def expand(text: str, variables: dict[str, str]) -> str:
     return re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: variables.get(m[1] or m[2], ""), text)
 
 
-def commands(run: Instruction) -> list[list[str]]:
-    """A RUN line as its shell commands (split at && and ;), each as words."""
+def commands(run: Instruction, variables: dict[str, str] | None = None) -> list[list[str]]:
+    """A RUN line as its shell commands (split at && and ;), each as words; with `variables`,
+    `$X` and `${X}` are replaced as the shell would (an empty word goes)."""
     found: list[list[str]] = [[]]
     for word in run.words():
         if word in ("&&", ";"):
             found.append([])
-        else:
+        elif variables is None:
             found[-1].append(word)
+        elif expanded := expand(word, variables):
+            found[-1].append(expanded)
     return [c for c in found if c]
 
 

@@ -11,6 +11,7 @@ image itself, dnf's python3.12 and the real `docker build` / `docker run`.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
@@ -181,10 +182,11 @@ def test_dockerignore_keeps_out_caches_and_tooling_only():
     assert not ignored("keep/me", ignore_rules("keep\n!keep/me\n"))
 
 
-def replay(stage, run, cwd: Path) -> None:
+def replay(stage, run, cwd: Path, build_args: dict[str, str] | None = None) -> None:
     """A RUN line on this machine: pythonX.Y steps (pip, compileall) with this Python, chmod as
-    it is; dnf and the cache clean-up are the base image's business and skipped."""
-    for command in commands(run):
+    it is; dnf and the cache clean-up are the base image's business and skipped. The stage's
+    ARGs take their defaults, or `build_args` (`docker build --build-arg`)."""
+    for command in commands(run, stage.args() | (build_args or {})):
         if command[0] in ("dnf", "rm"):
             continue
         if re.fullmatch(r"python3\.\d+", command[0]):
@@ -200,6 +202,7 @@ def test_the_image_layout_serves_a_slash_command_under_the_real_rie(tmp_path):
     image = materialize(dockerfile, ROOT, tmp_path / "stages", run=replay).final
     bootstrap = image / "var/runtime/bootstrap"
     assert os.access(bootstrap, os.X_OK)
+    assert not (image / "var/runtime/vendor/boto3").exists()  # only when asked for (below)
     pyc = next((image / "var/runtime/lambda_ack/__pycache__").glob("__main__.*.pyc")).read_bytes()
     assert int.from_bytes(pyc[4:8], "little") == 0b01  # hash-based, never checked (PEP 552)
 
@@ -223,3 +226,13 @@ def test_the_image_layout_serves_a_slash_command_under_the_real_rie(tmp_path):
     # The deferred work asked with the image's vendored requests, at the locked version.
     locked = re.search(r"^requests==(\S+)", (ROOT / "requirements.txt").read_text(), re.M)[1]
     assert status.headers["user-agent"] == f"python-requests/{locked}"
+
+
+def test_the_image_carries_the_hand_off_lock_when_asked(tmp_path):
+    """`--build-arg HANDOFF_REQUIREMENTS=requirements-handoff.txt`: boto3, hash-checked, in the
+    image's vendor folder beside the runtime's own dependencies."""
+    asked = {"HANDOFF_REQUIREMENTS": "requirements-handoff.txt"}
+    build = functools.partial(replay, build_args=asked)
+    image = materialize(parse(DOCKERFILE.read_text()), ROOT, tmp_path, run=build).final
+    vendor = image / "var/runtime/vendor"
+    assert (vendor / "boto3/__init__.py").is_file() and (vendor / "requests/__init__.py").is_file()
