@@ -27,11 +27,13 @@ from dockerfile_check import (
     ignored,
     materialize,
     parse,
+    pip_installs,
 )
 from rie_slash import slash_command_on_rie
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
+HANDOFF_LOCK = "requirements-handoff.txt"
 BIN = Path(sys.executable).parent  # the venv's: where pip put the pinned tools
 
 
@@ -199,10 +201,12 @@ def replay(stage, run, cwd: Path, build_args: dict[str, str] | None = None) -> N
 
 def test_the_image_layout_serves_a_slash_command_under_the_real_rie(tmp_path):
     dockerfile = parse(DOCKERFILE.read_text())
-    image = materialize(dockerfile, ROOT, tmp_path / "stages", run=replay).final
+    # Built as a function that uses the hand-off asks for it (`--build-arg`): boto3's lock too.
+    asked = functools.partial(replay, build_args={"HANDOFF_REQUIREMENTS": HANDOFF_LOCK})
+    image = materialize(dockerfile, ROOT, tmp_path / "stages", run=asked).final
+    assert (image / "var/runtime/vendor/boto3/__init__.py").is_file()
     bootstrap = image / "var/runtime/bootstrap"
     assert os.access(bootstrap, os.X_OK)
-    assert not (image / "var/runtime/vendor/boto3").exists()  # only when asked for (below)
     pyc = next((image / "var/runtime/lambda_ack/__pycache__").glob("__main__.*.pyc")).read_bytes()
     assert int.from_bytes(pyc[4:8], "little") == 0b01  # hash-based, never checked (PEP 552)
 
@@ -228,11 +232,11 @@ def test_the_image_layout_serves_a_slash_command_under_the_real_rie(tmp_path):
     assert status.headers["user-agent"] == f"python-requests/{locked}"
 
 
-def test_the_image_carries_the_hand_off_lock_when_asked(tmp_path):
-    """`--build-arg HANDOFF_REQUIREMENTS=requirements-handoff.txt`: boto3, hash-checked, in the
-    image's vendor folder beside the runtime's own dependencies."""
-    asked = {"HANDOFF_REQUIREMENTS": "requirements-handoff.txt"}
-    build = functools.partial(replay, build_args=asked)
-    image = materialize(parse(DOCKERFILE.read_text()), ROOT, tmp_path, run=build).final
-    vendor = image / "var/runtime/vendor"
-    assert (vendor / "boto3/__init__.py").is_file() and (vendor / "requests/__init__.py").is_file()
+def test_the_hand_off_lock_is_installed_only_when_asked():
+    """By default the builder's second `-r` is requirements.txt again: nothing is added."""
+    (builder,) = [stage for stage in parse(DOCKERFILE.read_text()).stages[:-1]]
+    assert builder.args()["HANDOFF_REQUIREMENTS"] == "requirements.txt"
+    (install,) = pip_installs(builder)
+    assert install[-2:] == ["-r", "${HANDOFF_REQUIREMENTS}"]
+    expanded = [c for run in builder.all("RUN") for c in commands(run, builder.args())]
+    assert [c for c in expanded if "requirements-handoff.txt" in c] == []

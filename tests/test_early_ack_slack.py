@@ -175,7 +175,7 @@ def test_the_guards_text_is_configurable_and_an_events_late_answer_is_logged():
         function.wait_idle()
         output = function.wait_output("superseded by the fallback")
     assert (answer["statusCode"], lambda_body(answer)) == (200, b"Working on it...")
-    assert "ack guard: no acknowledgement 2500 ms after the request" in output
+    assert "ack guard: no acknowledgement 500 ms after the request" in output
 
 
 def test_on_a_cold_start_the_guard_counts_from_the_process_start():

@@ -9,8 +9,8 @@ from runtime.slack import SlackApp, respond
 
 app = SlackApp()
 handler = app.handler
-# The same listeners, the guard answering with a text of its own.
-worded = SlackApp(ack_fallback="Working on it...")
+# The same listeners, the guard answering sooner, with a text of its own.
+worded = SlackApp(ack_guard_ms=500, ack_fallback="Working on it...")
 worded_handler = worded.handler
 # And with a guard that answers after 500 ms.
 prompt = SlackApp(ack_guard_ms=500)
