@@ -42,6 +42,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import TextIO
 
+from devtools.collected import wait_for_text
 from devtools.emulator_invocation import Invocation, Timeline, error_headers, ms, trace_id
 from devtools.emulator_io import OutputPipe, peer_alive, reply, serve
 from devtools.invoke import INVOKE_PATH, InvokeResult, invoke
@@ -153,14 +154,7 @@ class Emulator:
     def wait_output(self, text: str, timeout: float = 15.0, count: int = 1) -> str:
         """The output once it contains `text` (`count` times): lines come through a pipe, a
         little after the runtime wrote them (and after the timeline `wait_idle` waits for)."""
-        deadline = time.monotonic() + timeout
-        with self._output_lock:
-            while (output := "".join(self._output)).count(text) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"{text!r} not in the output:\n{output}")
-                self._output_lock.wait(left)
-            return output
+        return wait_for_text(self._output_lock, self._output, text, count, timeout, "the output")
 
     @property
     def runtime_pid(self) -> int | None:

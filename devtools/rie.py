@@ -30,6 +30,7 @@ import zipfile
 from pathlib import Path
 from typing import TextIO
 
+from devtools.collected import wait_for_text
 from devtools.invoke import InvokeResult, invoke
 from devtools.lambda_env import lambda_env
 from devtools.ports import PortTaken, ensure_free, free_port
@@ -173,14 +174,7 @@ class RIE:
     def wait_output(self, text: str, timeout: float = 15.0, count: int = 1) -> str:
         """The output once it contains `text` (`count` times): lines reach us through a pipe, a
         little after RIE or the runtime wrote them."""
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while (output := "".join(self._lines)).count(text) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"{text!r} not in RIE output:\n{output}")
-                self._lock.wait(left)
-            return output
+        return wait_for_text(self._lock, self._lines, text, count, timeout, "RIE output")
 
     def stop(self, grace_s: float = 3.0) -> None:
         """A stop the user asked for: RIE is told to shut down (SIGTERM), as Lambda ends an
