@@ -71,6 +71,9 @@ def test_function_timeout_kills_a_runtime_stuck_in_deferred_work(rie, tmp_path):
     stuck_pid = int(journal.read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(stuck_pid, 0)  # killed, not left running beside the new one
+    # RIE answers the caller while it still resets the sandbox; an invoke in that window gets
+    # Sandbox.Failure. Its REPORT line comes once the reset is through.
+    emulator.wait_output("REPORT RequestId")
     second = emulator.invoke({})
     assert second.status == 200 and second.json()["pid"] != stuck_pid
     assert emulator.wait_output("cold_start=true")  # the fresh runtime's first invocation
