@@ -68,6 +68,16 @@ class Acknowledgement:
             self._send(result, None, source)
         return True
 
+    def post_ack(self, shaped: object, result: object) -> bool:
+        """An `ack()`: post `shaped` as the answer; after a guard's fallback, `result` goes where
+        the framework sends a late answer instead. False when `ack()` already answered."""
+        if self.post(shaped, "ack"):
+            return True
+        if self.source == "guard" and self.after_guard is not None:
+            self.after_guard(result)
+            return True
+        return False
+
     def finish(self, result: object, failure: BaseException | None) -> None:
         """The handler has returned `result` or raised `failure`."""
         self.closed = True
@@ -167,15 +177,13 @@ def ack(result: object = None) -> None:
     """
     acknowledgement = current()
     shaped = acknowledgement.shape(result) if acknowledgement.shape is not None else result
-    if not acknowledgement.post(shaped, "ack"):
-        if acknowledgement.source == "guard" and acknowledgement.after_guard is not None:
-            acknowledgement.after_guard(result)
-            return
+    if not acknowledgement.post_ack(shaped, result):
+        by = "ack()" if acknowledgement.source == "ack" else acknowledgement.source
         raise RuntimeError(
-            f"this invocation was already acknowledged (by "
-            f"{'ack()' if acknowledgement.source == 'ack' else acknowledgement.source}); "
-            "ack() answers once"
+            f"this invocation was already acknowledged (by {by}); ack() answers once"
         )
+    if acknowledgement.source == "guard":
+        return  # the guard answered; this one went where the framework sends late answers
     reason = acknowledgement.discard_reason()
     if reason is not None:
         raise AcknowledgementFailed(f"the acknowledgement was not delivered: {reason}")

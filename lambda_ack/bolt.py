@@ -185,13 +185,10 @@ class _PostingAck(Ack):
     def __call__(self, *args, **kwargs) -> BoltResponse:
         response = super().__call__(*args, **kwargs)
         answer = acknowledgement.active()
-        if answer is not None and not answer.post(_lambda_answer(response), "ack"):
-            if answer.source == "guard" and answer.after_guard is not None:
-                answer.after_guard(response)
-            else:
-                logging.getLogger("runtime").warning(
-                    "ack() called again: Slack already has this request's acknowledgement"
-                )
+        if answer is not None and not answer.post_ack(_lambda_answer(response), response):
+            logging.getLogger("runtime").warning(
+                "ack() called again: Slack already has this request's acknowledgement"
+            )
         return response
 
 
