@@ -33,6 +33,11 @@ class QuietHTTPServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
+    def serve_forever(self, poll_interval: float = 0.02) -> None:
+        """`shutdown()` returns once this loop notices, up to one poll interval later: the
+        standard half second made each emulator stop (two servers) cost a second."""
+        super().serve_forever(poll_interval)
+
     def handle_error(self, request, client_address) -> None:
         import sys
 
