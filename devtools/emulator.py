@@ -32,6 +32,7 @@ import collections
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -42,6 +43,8 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import TextIO
 
+from devtools import emulator_stream, function_url
+from devtools.chunked import ChunkedBody, MalformedChunks
 from devtools.collected import wait_for_text
 from devtools.emulator_invocation import Invocation, Timeline, error_headers, ms, trace_id
 from devtools.emulator_io import OutputPipe, peer_alive, reply, serve
@@ -57,6 +60,9 @@ EXTENSION_PREFIX = "/2020-01-01/extension"
 SHUTDOWN_GRACE_S = 1.0
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100  # Lambda's limit for a buffered response
 ACCOUNT = "123456789012"
+_LAMBDA_API = ("/2015-03-31/", "/2021-11-15/")
+_BUFFERED = re.compile(r"/2015-03-31/functions/[^/]+/invocations")
+_STREAMING = re.compile(r"/2021-11-15/functions/[^/]+/response-streaming-invocations")
 
 # Invoke request header -> /next header; the Lambda-Runtime-* names pass through unchanged.
 _FORWARDED = {
@@ -195,8 +201,18 @@ class Emulator:
 
     # -- the Invoke API -------------------------------------------------------------------
     def _invoke_request(self, http: BaseHTTPRequestHandler, body: bytes) -> None:
-        if http.command != "POST" or http.path.split("?")[0] != INVOKE_PATH:
+        path = http.path.split("?")[0]
+        if _BUFFERED.fullmatch(path) and http.command == "POST":
+            write = _write_buffered
+        elif _STREAMING.fullmatch(path) and http.command == "POST":
+            write = emulator_stream.write_eventstream
+        elif path.startswith(_LAMBDA_API):
             return reply(http, 404, b'{"message": "unknown path"}')
+        else:  # anything else is a request to the function's URL
+            write = emulator_stream.write_function_url
+            host = http.headers.get("Host") or self.invoke_address
+            event = function_url.event_from(http.command, http.path, http.headers, body, host)
+            body = json.dumps(event).encode()
         inv = Invocation(body, self._next_headers(http.headers))
         with self._cond:
             if self._closed:
@@ -214,8 +230,11 @@ class Emulator:
             **headers,
         }
         # The caller may have gone away; the invocation goes on regardless, as on Lambda.
-        with contextlib.suppress(OSError):
-            reply(http, status, answer, headers)
+        try:
+            write(http, status, answer, headers)
+        except OSError:
+            if isinstance(answer, emulator_stream.Relay):
+                answer.abandon()
         with self._cond:
             inv.written = time.perf_counter()
             self._record_if_done(inv)
@@ -306,14 +325,39 @@ class Emulator:
                 return reply(http, 404, b'{"errorType": "InvalidRequest"}')
             inv.posted = time.perf_counter()
             inv.echoed_invocation_id = http.headers.get("Lambda-Runtime-Invocation-Id")
+            relay = None
             if kind == "response":
                 inv.status = "ok"
                 content_type = http.headers.get("Content-Type") or "application/json"
-                inv.respond(200, body, {"Content-Type": content_type})
+                if http.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    relay = inv.stream = emulator_stream.Relay(content_type)
+                inv.respond(200, relay or body, {"Content-Type": content_type})
             else:
                 inv.status = "error"
                 inv.respond(200, body, error_headers())
-        reply(http, 202, b'{"status": "OK"}')
+        if relay is None or self._relay(http, inv, relay):
+            reply(http, 202, b'{"status": "OK"}')
+
+    def _relay(self, http: BaseHTTPRequestHandler, inv: Invocation, relay) -> bool:
+        """Pass a streamed response on, chunk by chunk; False if the runtime broke off."""
+        reader = ChunkedBody(http.rfile)
+        try:
+            for chunk in reader:
+                relay.put(chunk)
+        except (MalformedChunks, OSError):
+            with self._cond:
+                error = "Sandbox.Timedout" if inv.timed_out else "Runtime.ExitError"
+            message = f"RequestId: {inv.request_id} Error: the stream was cut off ({error})"
+            body = json.dumps({"errorType": error, "errorMessage": message}).encode()
+            relay.finish(error, body)
+            http.close_connection = True
+            return False
+        relay.finish_with_trailers(reader.trailers)
+        with self._cond:
+            inv.stream_ended = time.perf_counter()
+            if relay.error_type is not None:
+                inv.status = "error"
+        return True
 
     def _extension_request(self, http: BaseHTTPRequestHandler) -> None:
         """Just enough of the Extensions API for an internal extension that subscribes to no
@@ -477,17 +521,32 @@ class Emulator:
             timed_out=inv.timed_out,
             cold_start=inv.cold_start,
             ack_ms=ms(inv.received, inv.written),
-            deferred_ms=None if inv.posted is None else ms(inv.posted, inv.ended),
+            deferred_ms=None
+            if inv.posted is None
+            else ms(inv.stream_ended or inv.posted, inv.ended),
             queued_ms=ms(inv.received, inv.handed if inv.handed is not None else inv.ended),
             duration_ms=None if inv.handed is None else ms(inv.handed, inv.ended),
             total_ms=ms(inv.received, inv.ended),
             timeout_s=self.function_timeout_s,
             invocation_id=inv.echoed_invocation_id,
+            streamed=None if inv.stream is None else inv.stream.size,
+            first_byte_ms=None
+            if inv.stream is None or inv.stream.first_out is None
+            else ms(inv.received, inv.stream.first_out),
         )
         self.timelines.append(timeline)
         if self._timeline_stream is not None:
             print(timeline.line(), file=self._timeline_stream, flush=True)
         self._cond.notify_all()
+
+
+def _write_buffered(http: BaseHTTPRequestHandler, status: int, answer, headers) -> None:
+    """The Invoke API's answer; a streamed response is handed over whole, as Lambda does."""
+    if isinstance(answer, emulator_stream.Relay):
+        answer, error = emulator_stream.buffered(answer, MAX_RESPONSE_BYTES)
+        if error is not None:
+            headers = {**headers, **error_headers()}
+    reply(http, status, answer, headers)
 
 
 def main(argv: list[str] | None = None) -> None:

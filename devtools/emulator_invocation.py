@@ -22,12 +22,14 @@ class Timeline:
     timed_out: bool
     cold_start: bool
     ack_ms: float  # invoke received -> caller's answer written (queue and init included)
-    deferred_ms: float | None  # response posted -> runtime back on /next; None if never posted
+    deferred_ms: float | None  # response posted (streamed: its end) -> runtime back on /next
     queued_ms: float  # invoke received -> event handed to the runtime (init included when cold)
     duration_ms: float | None  # handed over -> ended: what the timeout applies to
     total_ms: float  # invoke received -> ended
     timeout_s: float
     invocation_id: str | None = None  # the Lambda-Runtime-Invocation-Id the runtime echoed
+    streamed: int | None = None  # bytes of a streamed response; None for a buffered one
+    first_byte_ms: float | None = None  # invoke received -> first streamed chunk to the caller
 
     def line(self) -> str:
         def ms(value: float | None) -> str:
@@ -38,6 +40,11 @@ class Timeline:
             f"deferred {ms(self.deferred_ms)} | duration {ms(self.duration_ms)} "
             f"(timeout {self.timeout_s:g} s{', TIMED OUT' if self.timed_out else ''}) | "
             f"total {ms(self.total_ms)}"
+            + (
+                f" | streamed {self.streamed} B, first byte {ms(self.first_byte_ms)}"
+                if self.streamed is not None
+                else ""
+            )
             + (f" | cold start, queued {ms(self.queued_ms)}" if self.cold_start else "")
         )
 
@@ -53,7 +60,9 @@ class Invocation:
         self.handed: float | None = None
         self.deadline = 0.0  # time.monotonic() at which it times out, once handed over
         self.cold_start = False
-        self.posted: float | None = None
+        self.posted: float | None = None  # the runtime's answer began
+        self.stream = None  # an `emulator_stream.Relay` while a streamed answer goes through
+        self.stream_ended: float | None = None
         self.ended: float | None = None
         self.written: float | None = None
         self.status = "no response"

@@ -72,7 +72,8 @@ def serve(handle, port: int) -> QuietHTTPServer:
             length = int(self.headers.get("Content-Length") or 0)
             handle(self, self.rfile.read(length) if length else b"")
 
-        do_POST = do_GET
+        # A Function URL takes any method (`devtools.function_url`).
+        do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
 
     server = QuietHTTPServer(("127.0.0.1", port), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -1,14 +1,16 @@
 """A Lambda runtime for Python that answers first and keeps working after.
 
 A handler returns its acknowledgement, or posts it early with `ack`; `defer` queues the work
-that runs once it has been posted.
+that runs once it has been posted; a `Stream` answer is sent chunk by chunk, and the deferred
+work runs after its last byte.
 """
 
 from lambda_ack.acknowledgement import AcknowledgementFailed, ack
 from lambda_ack.deferred import defer
 from lambda_ack.shutdown import on_shutdown
+from lambda_ack.stream import Stream
 
-__all__ = ["AcknowledgementFailed", "ack", "defer", "handed_off", "on_shutdown"]
+__all__ = ["AcknowledgementFailed", "Stream", "ack", "defer", "handed_off", "on_shutdown"]
 
 
 def handed_off():

@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 from lambda_ack import deferred, logs, marshal
 from lambda_ack.errors import PROCESS_EXITS, RESPONSE_TOO_LARGE, Fault
+from lambda_ack.stream import Stream
 from lambda_ack.watchdog import watchdog
 
 log = logs.runtime_log
@@ -41,13 +42,16 @@ class Acknowledgement:
     def __init__(self, api: object, invocation: object, started: float, cold_start: bool) -> None:
         self._api = api
         self._invocation = invocation
-        self._lock = threading.Lock()
+        # Re-entrant: a Stream's body runs while its answer is being posted, and an `ack()`
+        # from it must hear "already acknowledged", not wait on itself.
+        self._lock = threading.RLock()
         self.started = started
         self.cold_start = cold_start
         self.source: str | None = None
         self.posted_at: float | None = None
         self.failure: BaseException | None = None
         self.status: int | None = None
+        self.streamed = None  # a `stream_post.Streamed` once the answer was a Stream
         self.remainder_failed = False  # the handler raised after an early acknowledgement
         self.closed = False  # the handler has returned: no more `ack()`
         # Set by a framework for its handler (SlackApp, the Bolt adapter): how an `ack()` result
@@ -112,19 +116,16 @@ class Acknowledgement:
     def _send(self, result: object, failure: BaseException | None, source: str) -> None:
         api, invocation = self._api, self._invocation
         self.source = source
-        if failure is None:
-            try:
-                body, content_type = marshal.encode_result(result)
-            except BaseException as e:
-                failure = e
-        if failure is None and len(body) > MAX_RESPONSE_BYTES:
-            failure = _too_large(len(body))
-        if failure is None:
+        status = None
+        if failure is None and isinstance(result, Stream):
+            from lambda_ack import stream_post
+
             deferred.answering()
-            status = api.post_response(invocation, body, content_type)
-            if status == 413:
-                failure = _too_large(len(body))
-        if failure is not None:
+            self.streamed = stream_post.Streamed()
+            status, failure = stream_post.post(api, invocation, result, self.started, self.streamed)
+        elif failure is None:
+            status, failure = _post_result(api, invocation, result)
+        if status is None:  # the caller has not been told: it gets the error payload
             status = _post_failure(api, invocation, failure)
         self.failure, self.status = failure, status
         self.posted_at = time.perf_counter()
@@ -187,6 +188,23 @@ def ack(result: object = None) -> None:
     reason = acknowledgement.discard_reason()
     if reason is not None:
         raise AcknowledgementFailed(f"the acknowledgement was not delivered: {reason}")
+
+
+def _post_result(
+    api: object, invocation: object, result: object
+) -> tuple[int | None, BaseException | None]:
+    """Post a buffered result; (status, None) once posted, (None, failure) when it cannot be."""
+    try:
+        body, content_type = marshal.encode_result(result)
+    except BaseException as e:
+        return None, e
+    if len(body) > MAX_RESPONSE_BYTES:
+        return None, _too_large(len(body))
+    deferred.answering()
+    status = api.post_response(invocation, body, content_type)
+    if status == 413:
+        return None, _too_large(len(body))
+    return status, None
 
 
 def _post_failure(api: object, invocation: object, failure: BaseException) -> int:

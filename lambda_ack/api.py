@@ -11,6 +11,7 @@ Rules taken from the API contract:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 
 from lambda_ack import logs
 from lambda_ack.connection import Connection, ConnectionFailed
@@ -18,6 +19,8 @@ from lambda_ack.connection import Connection, ConnectionFailed
 API_VERSION = "2018-06-01"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
 XRAY_CAUSE_HEADER = "Lambda-Runtime-Function-XRay-Error-Cause"
+ERROR_BODY_TRAILER = "Lambda-Runtime-Function-Error-Body"
+STREAMING_HEADER = "Lambda-Runtime-Function-Response-Mode"
 INVOCATION_ID_HEADER = "Lambda-Runtime-Invocation-Id"
 
 # Retry connection failures this many times, doubling the pause from RETRY_FIRST_PAUSE seconds:
@@ -135,18 +138,42 @@ class RuntimeAPI:
             headers[XRAY_CAUSE_HEADER] = xray_cause
         return self._post_for(invocation, "/error", payload, headers)
 
+    def post_stream(
+        self,
+        invocation: Invocation,
+        content_type: str,
+        chunks: Iterable[bytes],
+        trailers: Callable[[], dict[str, str]],
+    ) -> int:
+        """Stream the response, chunk by chunk (`lambda_ack.stream_post`); returns the HTTP
+        status. A broken connection raises `ConnectionFailed`: a stream cannot be sent again."""
+        headers = {
+            "Content-Type": content_type,
+            STREAMING_HEADER: "streaming",
+            "Trailer": f"{ERROR_TYPE_HEADER}, {ERROR_BODY_TRAILER}",
+        }
+        return self._post_for(invocation, "/response", b"", headers, (chunks, trailers))
+
     def post_init_error(self, payload: bytes, error_type: str) -> int:
         headers = {"Content-Type": "application/json", ERROR_TYPE_HEADER: error_type}
         response = self._call("POST", self._base + "/init/error", payload, headers)
         return response.status
 
     def _post_for(
-        self, invocation: Invocation, suffix: str, body: bytes, headers: dict[str, str]
+        self,
+        invocation: Invocation,
+        suffix: str,
+        body: bytes,
+        headers: dict[str, str],
+        streamed: tuple[Iterable[bytes], Callable[[], dict[str, str]]] | None = None,
     ) -> int:
         if invocation.invocation_id is not None:
             headers[INVOCATION_ID_HEADER] = invocation.invocation_id
         path = f"{self._base}/invocation/{invocation.request_id}{suffix}"
-        response = self._call("POST", path, body, headers)
+        if streamed is None:
+            response = self._call("POST", path, body, headers)
+        else:
+            response = self._conn.stream("POST", path, headers, *streamed)
         if response.status >= 500:
             raise RuntimeAPIFatal(f"{suffix} answered {response.status}: {_snippet(response)}")
         if response.status != 202:

@@ -13,6 +13,7 @@ It uses `_socket`, the C module under `socket`: the Python layer pulls in `selec
 from __future__ import annotations
 
 import _socket
+from collections.abc import Callable, Iterable
 
 _MAX_HEAD = 64 * 1024  # a status line and headers larger than this is not a Runtime API answer
 # Each recv allocates this much before shrinking to what arrived. Above glibc's mmap threshold
@@ -67,12 +68,8 @@ class Connection:
         environment may be frozen in between. Any failure closes the socket so that the next
         call starts on a fresh connection.
         """
-        head = [f"{method} {path} HTTP/1.1".encode(), b"Host: " + self._host_header]
-        if headers:
-            head.extend(f"{name}: {value}".encode("latin-1") for name, value in headers.items())
-        if body or method != "GET":
-            head.append(b"Content-Length: " + str(len(body)).encode())
-        data = b"\r\n".join(head) + b"\r\n\r\n"
+        framing = b"Content-Length: " + str(len(body)).encode() if body or method != "GET" else None
+        data = self._head(method, path, headers, framing)
         try:
             sock = self._sock or self._open()
             if len(body) < 65536:
@@ -87,6 +84,57 @@ class Connection:
         except (OSError, ValueError) as e:
             self.close()
             raise ConnectionFailed(f"{method} {path}: {e}") from e
+
+    def stream(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        chunks: Iterable[bytes],
+        trailers: Callable[[], dict[str, str]],
+    ) -> Response:
+        """Send a chunked request, each chunk as `chunks` yields it, then the trailers that
+        `trailers()` gives once it is exhausted; read the answer and close the connection.
+
+        It starts on a fresh connection, so a kept-alive one the peer dropped while idle cannot
+        lose the first chunks, and it ends closed, as the Runtime API asks after a stream.
+        `chunks` must not raise: what it yields is sent, and a failure of its source belongs in
+        the trailers.
+        """
+        self.close()
+        pending = self._head(method, path, headers, b"Transfer-Encoding: chunked")
+        try:
+            sock = self._open()
+            for chunk in chunks:
+                size = b"%x\r\n" % len(chunk)
+                if len(chunk) < 65536:
+                    sock.sendall(pending + size + chunk + b"\r\n")
+                else:  # skip copying a large chunk just to frame it
+                    sock.sendall(pending + size)
+                    sock.sendall(chunk)
+                    sock.sendall(b"\r\n")
+                pending = b""
+            tail = b"".join(
+                f"{name}: {value}\r\n".encode("latin-1") for name, value in trailers().items()
+            )
+            sock.sendall(pending + b"0\r\n" + tail + b"\r\n")
+            return self._read_response(method)
+        except ConnectionFailed:
+            raise
+        except OSError as e:
+            raise ConnectionFailed(f"{method} {path}: {e}") from e
+        finally:
+            self.close()
+
+    def _head(
+        self, method: str, path: str, headers: dict[str, str] | None, framing: bytes | None
+    ) -> bytes:
+        head = [f"{method} {path} HTTP/1.1".encode(), b"Host: " + self._host_header]
+        if headers:
+            head.extend(f"{name}: {value}".encode("latin-1") for name, value in headers.items())
+        if framing is not None:
+            head.append(framing)
+        return b"\r\n".join(head) + b"\r\n\r\n"
 
     def _open(self) -> _socket.socket:
         try:

@@ -1,8 +1,9 @@
 """The invocation loop: next event → handler → response posted → deferred callbacks → next event.
 
 The order is the product: the caller has its answer as soon as the handler returns (or calls
-`ack()`: `lambda_ack.acknowledgement`), and the deferred work runs while Lambda still counts this
-invocation (it ends only at the next `/next`).
+`ack()`: `lambda_ack.acknowledgement`), or once the last byte of a `Stream` answer is sent, and
+the deferred work runs while Lambda still counts this invocation (it ends only at the next
+`/next`).
 """
 
 from __future__ import annotations
@@ -57,12 +58,26 @@ def serve_one(
 def _log_timeline(answer: acknowledgement.Acknowledgement, counts, finished: float) -> None:
     ack_ms = (answer.posted_at - answer.started) * 1000
     deferred_ms = (finished - answer.posted_at) * 1000
+    streamed, stream_text, stream_fields = answer.streamed, "", {}
+    if streamed is not None:  # the answer was a Stream: ack_ms is when its last byte went
+        ttfb = "-" if streamed.ttfb_ms is None else f"{streamed.ttfb_ms:.2f}"
+        stream_text = (
+            f"ttfb_ms={ttfb} stream_bytes={streamed.bytes} stream_ms={streamed.stream_ms:.2f} "
+        )
+        stream_fields = {
+            "stream": {
+                "ttfbMs": None if streamed.ttfb_ms is None else round(streamed.ttfb_ms, 2),
+                "bytes": streamed.bytes,
+                "streamMs": round(streamed.stream_ms, 2),
+            }
+        }
     logs.runtime_info(
-        f"invocation done: ack_ms={ack_ms:.2f} ack_source={answer.source} "
+        f"invocation done: ack_ms={ack_ms:.2f} ack_source={answer.source} {stream_text}"
         f"deferred_ms={deferred_ms:.2f} callbacks_run={counts.ran} failed={counts.failed} "
         f"skipped={counts.skipped} discarded={counts.discarded} retried={counts.retried} "
         f"handed_off={counts.handed_off} cold_start={'true' if answer.cold_start else 'false'}",
         {
+            **stream_fields,
             "ackMs": round(ack_ms, 2),
             "ackSource": answer.source,
             "deferredMs": round(deferred_ms, 2),

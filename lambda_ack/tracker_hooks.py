@@ -89,6 +89,10 @@ class Routed:
     def post_init_error(self, payload: bytes, error_type: str) -> int:
         return LambdaRuntimeClient.post_init_error(self._client, payload, error_type)
 
+    def post_stream(self, *args) -> int:
+        """awslambdaric cannot stream, so no tracker patches this: straight to the client."""
+        return self._client.api.post_stream(*args)
+
 
 def routed(api: object) -> object:
     """`api` itself, or, once a tracker patched this module, `Routed(api)`; callers that have

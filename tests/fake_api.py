@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from devtools.chunked import ChunkedBody
 from devtools.lambda_env import lambda_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +35,14 @@ class Record:
         self.path = path
         self.headers = headers  # names lower-cased
         self.body = body
+        # A streamed (chunked) post: each chunk with its arrival time, as it arrives; the
+        # trailers and `complete` once the final chunk is in.
+        self.chunks: list[tuple[float, bytes]] = []
+        self.trailers: dict[str, str] = {}
+        self.complete = True
+        self.size = len(body)
+        self.at = time.perf_counter()  # when its head arrived
+        self.peer_port = 0  # the runtime's end of the connection it came on
 
     def json(self):
         return json.loads(self.body)
@@ -58,6 +67,7 @@ class FakeRuntimeAPI:
         # answers 202 only once `release()` is called (the request is recorded at once).
         self.scripted: dict[str, list[tuple[int, bytes]]] = {}
         self._ids = itertools.count(1)
+        self.keep_streams = True
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -148,9 +158,12 @@ class FakeRuntimeAPI:
         length = int(http.headers.get("Content-Length") or 0)
         body = http.rfile.read(length) if length else b""
         record = Record(method, http.path, {k.lower(): v for k, v in http.headers.items()}, body)
+        record.peer_port = http.client_address[1]
         with self.changed:
             self.records.append(record)
             self.changed.notify_all()
+        if record.headers.get("transfer-encoding", "").lower() == "chunked":
+            self._read_stream(http, record)
         suffix = http.path.removeprefix(PREFIX)
         answers = self.scripted.get(_endpoint(suffix))
         if answers:
@@ -174,6 +187,22 @@ class FakeRuntimeAPI:
         if method == "POST":
             return self._answer(http, 202, b'{"status":"OK"}')
         self._answer(http, 404, b"not found")
+
+    def _read_stream(self, http: BaseHTTPRequestHandler, record: Record) -> None:
+        """Each chunk into the record as it arrives: a test can watch a stream grow. With
+        `keep_streams=False` chunks are counted, not kept (a 200 MB stream)."""
+        record.complete = False
+        reader = ChunkedBody(http.rfile)
+        size = 0
+        for chunk in reader:
+            size += len(chunk)
+            with self.changed:
+                record.chunks.append((time.perf_counter(), chunk if self.keep_streams else b""))
+                self.changed.notify_all()
+        with self.changed:
+            record.body = b"".join(c for _, c in record.chunks) if self.keep_streams else b""
+            record.trailers, record.complete, record.size = reader.trailers, True, size
+            self.changed.notify_all()
 
     @staticmethod
     def _answer(http, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
