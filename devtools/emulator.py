@@ -10,7 +10,10 @@ emulator behaves like Lambda where it matters for deferred work:
   is killed and the next invoke starts a fresh one (a cold start), as on Lambda;
 - with `freeze=True` the runtime is stopped (SIGSTOP) while it waits for an event, so threads
   that outlive their invocation stall here as they do on AWS;
-- one timeline line per invocation says what the caller waited and what ran after.
+- one timeline line per invocation says what the caller waited and what ran after;
+- a streamed response reaches the caller chunk by chunk (RIE cannot take one), through the
+  Invoke API (whole, at the end), InvokeWithResponseStream, or any other path, which is the
+  function's URL: the request becomes a payload 2.0 event (`devtools.emulator_stream`).
 
 Lambda-Runtime-* values for one invoke come from the Invoke request's headers: send
 `Lambda-Runtime-Client-Context`, `-Cognito-Identity`, `-Aws-Tenant-Id`, `-Invocation-Id` or
@@ -29,36 +32,27 @@ import argparse
 import base64
 import binascii
 import collections
-import contextlib
 import json
-import os
 import re
 import signal
 import subprocess
 import sys
 import threading
 import time
-import uuid
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import TextIO
 
 from devtools import emulator_stream, function_url
-from devtools.chunked import ChunkedBody, MalformedChunks
 from devtools.collected import wait_for_text
 from devtools.emulator_invocation import Invocation, Timeline, error_headers, ms, trace_id
-from devtools.emulator_io import OutputPipe, peer_alive, reply, serve
+from devtools.emulator_io import OutputPipe, reply, serve
+from devtools.emulator_process import RuntimeProcessControl
+from devtools.emulator_runtime_api import MAX_RESPONSE_BYTES, RuntimeAPIServing
 from devtools.invoke import INVOKE_PATH, InvokeResult, invoke
-from devtools.lambda_env import lambda_env
 from devtools.ports import PortTaken, taken
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNTIME_PREFIX = "/2018-06-01/runtime"
-EXTENSION_PREFIX = "/2020-01-01/extension"
-# What Lambda allows a runtime with internal extensions between SIGTERM and SIGKILL is 500 ms;
-# a little more here, so a slow machine does not cut the runtime's own shutdown report short.
-SHUTDOWN_GRACE_S = 1.0
-MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100  # Lambda's limit for a buffered response
 ACCOUNT = "123456789012"
 _LAMBDA_API = ("/2015-03-31/", "/2021-11-15/")
 _BUFFERED = re.compile(r"/2015-03-31/functions/[^/]+/invocations")
@@ -81,7 +75,7 @@ _INVOKE_API_ALIASES = {
 }
 
 
-class Emulator:
+class Emulator(RuntimeAPIServing, RuntimeProcessControl):
     """A Lambda function on loopback: serves both APIs and runs `bootstrap` as its runtime.
 
     The runtime process starts on the first invoke (a cold start, as on Lambda) and again on the
@@ -261,244 +255,6 @@ class Emulator:
                     headers["Lambda-Runtime-Client-Context"] = value
         return headers
 
-    # -- the Runtime API ------------------------------------------------------------------
-    def _runtime_request(self, http: BaseHTTPRequestHandler, body: bytes) -> None:
-        if http.path.startswith(EXTENSION_PREFIX):
-            return self._extension_request(http)
-        path = http.path.removeprefix(RUNTIME_PREFIX)
-        if http.command == "GET" and path == "/invocation/next":
-            return self._next(http)
-        if http.command == "POST" and path == "/init/error":
-            with self._cond:
-                self._init_error = body or b'{"errorType": "Runtime.Unknown"}'
-            return reply(http, 202, b'{"status": "OK"}')
-        parts = path.split("/")  # "", "invocation", id, "response"|"error"
-        if http.command == "POST" and len(parts) == 4 and parts[1] == "invocation":
-            return self._post_outcome(http, parts[2], parts[3], body)
-        reply(http, 404, b'{"errorType": "InvalidRequest", "errorMessage": "unknown path"}')
-
-    def _next(self, http: BaseHTTPRequestHandler) -> None:
-        with self._cond:
-            if not peer_alive(http.connection):
-                return  # a /next from a process already killed: it must not end anything
-            if self._current is not None:
-                if self._pipe is not None:
-                    self._pipe.drain()  # its log lines belong to it: in `output` once it ends
-                self._end(self._current, self._current.status)
-            if self.freeze and not self._queue:
-                self._signal(signal.SIGSTOP)
-                self._frozen = True
-            self._cond.notify_all()
-            while not self._queue and not self._closed:
-                self._cond.wait()
-            if self._closed or not peer_alive(http.connection):
-                return
-            inv = self._queue.popleft()
-            inv.handed = time.perf_counter()
-            inv.deadline = time.monotonic() + self.function_timeout_s
-            inv.cold_start, self._fresh = self._fresh, False
-            self._current = inv
-            if self._frozen:
-                self._signal(signal.SIGCONT)
-                self._frozen = False
-            self._cond.notify_all()
-        deadline_ms = int((time.time() + self.function_timeout_s) * 1000)
-        headers = {
-            **inv.next_headers,
-            "Lambda-Runtime-Aws-Request-Id": inv.request_id,
-            "Lambda-Runtime-Deadline-Ms": str(deadline_ms),
-        }
-        reply(http, 200, inv.body, headers)
-
-    def _post_outcome(self, http, request_id: str, kind: str, body: bytes) -> None:
-        with self._cond:
-            inv = self._current
-            if inv is None or inv.request_id != request_id:
-                if request_id in self._timed_out_ids:
-                    return reply(http, 410, b'{"errorType": "InvocationTimedOut"}')
-                return reply(http, 400, b'{"errorType": "InvalidRequestID"}')
-            if inv.posted is not None:
-                return reply(http, 403, b'{"errorType": "InvalidStateTransition"}')
-            if kind == "response" and len(body) > MAX_RESPONSE_BYTES:
-                return reply(http, 413, b'{"errorType": "RequestEntityTooLarge"}')
-            if kind not in ("response", "error"):
-                return reply(http, 404, b'{"errorType": "InvalidRequest"}')
-            inv.posted = time.perf_counter()
-            inv.echoed_invocation_id = http.headers.get("Lambda-Runtime-Invocation-Id")
-            relay = None
-            if kind == "response":
-                inv.status = "ok"
-                content_type = http.headers.get("Content-Type") or "application/json"
-                if http.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                    relay = inv.stream = emulator_stream.Relay(content_type)
-                inv.respond(200, relay or body, {"Content-Type": content_type})
-            else:
-                inv.status = "error"
-                inv.respond(200, body, error_headers())
-        if relay is None or self._relay(http, inv, relay):
-            reply(http, 202, b'{"status": "OK"}')
-
-    def _relay(self, http: BaseHTTPRequestHandler, inv: Invocation, relay) -> bool:
-        """Pass a streamed response on, chunk by chunk; False if the runtime broke off."""
-        reader = ChunkedBody(http.rfile)
-        try:
-            for chunk in reader:
-                relay.put(chunk)
-        except (MalformedChunks, OSError):
-            with self._cond:
-                error = "Sandbox.Timedout" if inv.timed_out else "Runtime.ExitError"
-            message = f"RequestId: {inv.request_id} Error: the stream was cut off ({error})"
-            body = json.dumps({"errorType": error, "errorMessage": message}).encode()
-            relay.finish(error, body)
-            http.close_connection = True
-            return False
-        relay.finish_with_trailers(reader.trailers)
-        with self._cond:
-            inv.stream_ended = time.perf_counter()
-            if relay.error_type is not None:
-                inv.status = "error"
-        return True
-
-    def _extension_request(self, http: BaseHTTPRequestHandler) -> None:
-        """Just enough of the Extensions API for an internal extension that subscribes to no
-        events: registering is what makes Lambda (and this emulator) send SIGTERM at shutdown."""
-        path = http.path.removeprefix(EXTENSION_PREFIX)
-        if http.command == "POST" and path == "/register":
-            info = {"functionName": "function", "functionVersion": "$LATEST"}
-            info["handler"] = self.handler
-            headers = {"Content-Type": "application/json"}
-            headers["Lambda-Extension-Identifier"] = str(uuid.uuid4())
-            return reply(http, 200, json.dumps(info).encode(), headers)
-        if http.command == "GET" and path == "/event/next":
-            with self._cond:  # no subscribed events: it stays open until the emulator closes
-                while not self._closed:
-                    self._cond.wait()
-            return reply(http, 200, b'{"eventType": "SHUTDOWN", "shutdownReason": "spindown"}')
-        reply(http, 404, b'{"errorType": "InvalidRequest", "errorMessage": "unknown path"}')
-
-    # -- the runtime process --------------------------------------------------------------
-    def _start_runtime(self) -> None:
-        env = lambda_env(self.task_root, self._extra_env)
-        env.update(AWS_LAMBDA_RUNTIME_API=self.runtime_api_address, _HANDLER=self.handler)
-        try:
-            proc = subprocess.Popen(
-                [str(self.bootstrap)],
-                env=env,
-                cwd=self.task_root,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: freeze and kill reach children
-            )
-        except OSError as e:  # what Lambda reports when bootstrap is missing or not executable
-            while self._queue:
-                inv = self._queue.popleft()
-                inv.fail("Runtime.InvalidEntrypoint", f"RequestId: {inv.request_id} Error: {e}")
-                inv.cold_start = True
-                self._end(inv, "init error")
-            return
-        self._proc = proc
-        self._fresh = True
-        self._init_error = None
-        self._pipe = OutputPipe(proc.stdout, self._append_output, self._output_lock)
-        threading.Thread(target=self._pipe.follow, daemon=True).start()
-        threading.Thread(target=self._watch, args=(proc, self._pipe), daemon=True).start()
-
-    def _append_output(self, text: str) -> None:  # with _output_lock held
-        self._output.append(text)
-        self._output_lock.notify_all()
-        if self._runtime_log is not None:
-            self._runtime_log.write(text)
-            self._runtime_log.flush()
-
-    def _watch(self, proc: subprocess.Popen, pipe: OutputPipe) -> None:
-        returncode = proc.wait()
-        pipe.drain()
-        with self._cond:
-            if proc is self._proc:  # an exit the emulator did not cause
-                self._runtime_exited(returncode)
-
-    def _runtime_exited(self, returncode: int) -> None:
-        self._proc = None
-        self._frozen = False
-        reason = f"Runtime exited with error: exit status {returncode}"
-        if self._current is not None:
-            inv = self._current
-            inv.fail("Runtime.ExitError", f"RequestId: {inv.request_id} Error: {reason}")
-            self._end(inv, "exited")
-        elif self._fresh and self._queue:  # died during init: the first waiting invoke hears it
-            inv = self._queue.popleft()
-            if self._init_error is not None:
-                inv.respond(200, self._init_error, error_headers())
-            else:
-                inv.fail("Runtime.ExitError", f"RequestId: {inv.request_id} Error: {reason}")
-            inv.cold_start = True
-            self._end(inv, "init error")
-        if self._queue and not self._closed:
-            self._start_runtime()
-        self._cond.notify_all()
-
-    def _enforce_timeouts(self) -> None:
-        with self._cond:
-            while not self._closed:
-                inv = self._current
-                if inv is None:
-                    self._cond.wait()
-                elif (left := inv.deadline - time.monotonic()) > 0:
-                    self._cond.wait(left)
-                else:
-                    self._time_out(inv)
-
-    def _time_out(self, inv: Invocation) -> None:
-        """What Lambda does at the deadline: the environment goes, whatever phase it was in."""
-        self._kill_runtime()
-        inv.timed_out = True
-        self._timed_out_ids.add(inv.request_id)
-        inv.fail(
-            "Sandbox.Timedout",
-            f"RequestId: {inv.request_id} Error: Task timed out after "
-            f"{self.function_timeout_s:.2f} seconds",
-        )
-        self._end(inv, "timeout")
-        if self._queue:
-            self._start_runtime()
-
-    def _shut_down_runtime(self) -> None:
-        proc = self._proc
-        if proc is None or proc.poll() is not None:
-            return self._kill_runtime()
-        inv = self._current
-        if inv is not None and self._timeline_stream is not None:
-            phase = "its handler" if inv.posted is None else "its deferred work"
-            ran_ms = ms(inv.handed or inv.received, time.perf_counter())
-            print(
-                f"emulator: stopping while {inv.request_id[:8]} runs {phase} ({ran_ms:.0f} ms "
-                "in); the runtime gets SIGTERM and says what it cuts off",
-                file=self._timeline_stream,
-                flush=True,
-            )
-        if self._frozen:
-            self._signal(signal.SIGCONT)
-            self._frozen = False
-        self._signal(signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(SHUTDOWN_GRACE_S)
-        if self._pipe is not None:
-            self._pipe.drain()
-        self._kill_runtime()
-
-    def _kill_runtime(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            self._signal(signal.SIGKILL, proc)
-            proc.wait(10)  # gone before anything else happens: see peer_alive
-        self._frozen = False
-
-    def _signal(self, signum: int, proc: subprocess.Popen | None = None) -> None:
-        proc = proc or self._proc
-        if proc is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signum)  # the group we created: pgid == pid
-
     # -- bookkeeping ----------------------------------------------------------------------
     def _end(self, inv: Invocation, status: str) -> None:
         inv.status = status
@@ -581,6 +337,7 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"emulator: invoke with  curl -d '{{}}' "
             f"http://{emulator.invoke_address}{INVOKE_PATH}\n"
+            f"emulator: or as its Function URL:  curl -N http://{emulator.invoke_address}/\n"
             f"emulator: Runtime API at {emulator.runtime_api_address}; Ctrl-C stops",
             flush=True,
         )

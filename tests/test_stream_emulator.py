@@ -8,12 +8,15 @@ while the handler still produces" is an observed fact, not a timing.
 
 import http.client
 import json
+from pathlib import Path
 
 import boto3
 import pytest
 from botocore.config import Config
 
 from devtools.loopback import LoopbackServer
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -143,3 +146,25 @@ def test_a_function_url_request_becomes_a_payload_2_event_and_a_buffered_answer_
         "path": "/orders/7",
         "query": "expand=items",
     }
+
+
+def test_the_streaming_example_sends_its_report_then_notifies_slack(emulator):
+    with LoopbackServer() as slack:
+        function = emulator(
+            "handler_example/report.handler",
+            ROOT,
+            env={"REPORT_WEBHOOK_URL": f"{slack.url}/webhook"},
+            timeline=None,
+        )
+        conn = connect(function)
+        conn.request("GET", "/report?days=3")
+        response = conn.getresponse()
+        assert response.status == 200
+        assert response.getheader("Content-Type") == "text/csv; charset=utf-8"
+        lines = response.read().decode().splitlines()
+        assert lines[0] == "day,orders,revenue" and len(lines) == 4
+        posted = slack.wait_for("/webhook")
+        assert json.loads(posted.body) == {"text": "Report sent: 3 days of orders (of 3 asked)."}
+        conn.request("GET", "/report?days=many")
+        refused = conn.getresponse()
+        assert refused.status == 400 and refused.read() == b"days must be a whole number\n"

@@ -142,7 +142,13 @@ def test_the_image_way_builds_the_dockerfile():
 def test_a_public_function_url_for_slack(path):
     template = load(path)
     name = next(k for k, r in template["Resources"].items() if r is function(template))
-    assert function(template)["Properties"]["FunctionUrlConfig"] == {"AuthType": "NONE"}
+    assert function(template)["Properties"]["FunctionUrlConfig"] == {
+        "AuthType": "NONE",
+        "InvokeMode": {"Ref": "InvokeMode"},
+    }
+    mode = template["Parameters"]["InvokeMode"]
+    assert mode["Default"] == "BUFFERED"  # what Slack needs: one JSON answer
+    assert mode["AllowedValues"] == ["BUFFERED", "RESPONSE_STREAM"]
     assert template["Outputs"]["SlackRequestUrl"]["Value"] == {
         "Fn::GetAtt": [f"{name}Url", "FunctionUrl"]
     }
