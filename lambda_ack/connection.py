@@ -96,15 +96,13 @@ class Connection:
         """Send a chunked request, each chunk as `chunks` yields it, then the trailers that
         `trailers()` gives once it is exhausted; read the answer and close the connection.
 
-        It starts on a fresh connection, so a kept-alive one the peer dropped while idle cannot
-        lose the first chunks, and it ends closed, as the Runtime API asks after a stream.
-        `chunks` must not raise: what it yields is sent, and a failure of its source belongs in
-        the trailers.
+        It goes on the connection `/next` has just used (not idle, so not one the peer may have
+        dropped), and ends it, as the Runtime API asks after a stream. `chunks` must not raise:
+        what it yields is sent, and a failure of its source belongs in the trailers.
         """
-        self.close()
         pending = self._head(method, path, headers, b"Transfer-Encoding: chunked")
         try:
-            sock = self._open()
+            sock = self._sock or self._open()
             for chunk in chunks:
                 size = b"%x\r\n" % len(chunk)
                 if len(chunk) < 65536:

@@ -51,3 +51,14 @@ def echo_request(event, context):
         "body": f'{{"method": "{event["requestContext"]["http"]["method"]}", '
         f'"path": "{event["rawPath"]}", "query": "{event["rawQueryString"]}"}}',
     }
+
+
+def one_chunk(event, context):
+    """The streamed twin of a handler that returns "ack" at once."""
+    return Stream(iter([b'"ack"']), content_type="application/json", http=False)
+
+
+def sized(event, context):
+    """`event["mib"]` MiB in 1 MiB chunks, each made fresh, as text/plain."""
+    mib = int(_param(event, "mib"))
+    return Stream((bytes(1024 * 1024) for _ in range(mib)), content_type="text/plain", http=False)
