@@ -98,6 +98,12 @@ def main(argv: list[str] | None = None) -> int:
         "$SLACK_SIGNING_SECRET (a signed request goes stale after 5 minutes, so it is made fresh "
         "each time); its response_url is a stand-in here that prints what the function posts",
     )
+    what.add_argument(
+        "--url",
+        metavar="PATH",
+        help="GET PATH (e.g. '/report?days=3') from ./dev emulate as a Function URL request; "
+        "a streamed answer is printed as it arrives",
+    )
     parser.add_argument("--port", type=int, default=9000, help="the invoke port")
     parser.add_argument(
         "--follow-up", type=float, default=10.0, help="seconds to wait for a post to response_url"
@@ -107,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.slack_command is not None:
         return _slack_command(args.slack_command, address, args.follow_up)
+    if args.url is not None:
+        return _get_url(address, args.url)
     if args.event_file == "-":
         body = sys.stdin.buffer.read()
     else:
@@ -117,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     return _send(address, body)
 
 
-def _send(address: str, body: bytes, headers: dict[str, str] | None = None) -> int:
+def _wait_for(address: str) -> None:
     import sys
 
     if not wait_for_endpoint(address, timeout=10.0):
@@ -125,6 +133,41 @@ def _send(address: str, body: bytes, headers: dict[str, str] | None = None) -> i
             f"invoke: nothing is listening on {address}; start a function first "
             "(./dev rie run HANDLER or ./dev emulate HANDLER) or give its --port"
         )
+
+
+def _get_url(address: str, path: str) -> int:
+    """The Function URL way: status and headers on stderr, the body copied out chunk by chunk."""
+    import sys
+
+    if not path.startswith("/"):
+        sys.exit(f"invoke: --url takes a path starting with '/', got {path!r}")
+    _wait_for(address)
+    host, _, port = address.rpartition(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=60)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        print(f"HTTP {response.status}", file=sys.stderr)
+        for name, value in response.getheaders():
+            if name.lower() not in ("transfer-encoding", "date", "server"):
+                print(f"{name}: {value}", file=sys.stderr)
+        try:
+            while chunk := response.read1(65536):
+                sys.stdout.buffer.write(chunk)
+                sys.stdout.flush()
+        except http.client.IncompleteRead as e:
+            sys.stdout.buffer.write(e.partial)
+            print("\n(the stream was cut off: the function failed mid-stream)", file=sys.stderr)
+            return 1
+    finally:
+        conn.close()
+    return 0 if response.status < 400 else 1
+
+
+def _send(address: str, body: bytes, headers: dict[str, str] | None = None) -> int:
+    import sys
+
+    _wait_for(address)
     result = invoke(address, body, headers)
     print(f"HTTP {result.status} in {result.elapsed_ms:.1f} ms", file=sys.stderr)
     if result.function_error:

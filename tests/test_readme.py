@@ -109,6 +109,9 @@ def test_the_readme_shell_block_runs_as_written(fresh_copy, section, lines):
     if "--slack-command" in script:  # the function answered and its deferred work posted
         assert "Accepted! (task: quarterly-report)" in done.stdout, said
         assert "response_url <- " in done.stdout and "Completed!" in done.stdout, said
+    if "--url" in script:  # the report streamed, then its deferred notification ran
+        assert "day,orders,revenue\n" in done.stdout, said
+        assert "Report sent: 3 days of orders" in done.stderr, said
     assert not _processes_under(fresh_copy), f"left running: {_processes_under(fresh_copy)}"
 
 
