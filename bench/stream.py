@@ -1,6 +1,6 @@
 """What streaming costs and gives: `.venv/bin/python bench/stream.py [--runs 200] [--mib 100]`.
 
-On `devtools.emulator` (RIE cannot stream), warm, the caller on loopback:
+On `devtools.emulator` (RIE hands a stream over whole), warm, the caller on loopback:
 - time to first byte of a handler that streams one chunk at once, through InvokeWithResponseStream
   and through the Function URL path, against the buffered answer of a handler that returns the
   same value (the Invoke API, whole answer read): median and p90 over `--runs`;

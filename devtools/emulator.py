@@ -11,7 +11,7 @@ emulator behaves like Lambda where it matters for deferred work:
 - with `freeze=True` the runtime is stopped (SIGSTOP) while it waits for an event, so threads
   that outlive their invocation stall here as they do on AWS;
 - one timeline line per invocation says what the caller waited and what ran after;
-- a streamed response reaches the caller chunk by chunk (RIE cannot take one), through the
+- a streamed response reaches the caller chunk by chunk (RIE hands it over whole), through the
   Invoke API (whole, at the end), InvokeWithResponseStream, or any other path, which is the
   function's URL: the request becomes a payload 2.0 event (`devtools.emulator_stream`).
 

@@ -1,8 +1,9 @@
 """`runtime.Stream`: the response sent chunk by chunk, the deferred work after its last byte.
 
-Through `./bootstrap` on the scripted Runtime API (tests/fake_api.py): RIE cannot take a streamed
-response, and the scripted API records each chunk as it arrives, with the trailers, so "sent while
-the handler still produces" and "after the last byte" are read off its records.
+Through `./bootstrap` on the scripted Runtime API (tests/fake_api.py): RIE hands a streamed
+response over whole and drops its trailers, while the scripted API records each chunk as it
+arrives, and the trailers, so "sent while the handler still produces" and "after the last byte"
+are read off its records.
 """
 
 import base64

@@ -1,9 +1,10 @@
 """Streamed responses through the emulator, read as callers read them: a Function URL over plain
 HTTP, boto3's `invoke_with_response_stream`, and the buffered Invoke API.
 
-RIE cannot take a streamed response at all, so the emulator is where this shows end to end; each
-test pauses the handler between chunks on a URL it holds, so "the caller reads the first chunk
-while the handler still produces" is an observed fact, not a timing.
+RIE hands a streamed response over whole and drops its error trailers (the last test shows it),
+so the emulator is where streaming shows end to end. Each test pauses the handler between chunks
+on a URL it holds, so "the caller reads the first chunk while the handler still produces" is an
+observed fact, not a timing.
 """
 
 import http.client
@@ -15,8 +16,10 @@ import pytest
 from botocore.config import Config
 
 from devtools.loopback import LoopbackServer
+from devtools.rie import RIE
 
 ROOT = Path(__file__).resolve().parent.parent
+HANDLERS = ROOT / "tests" / "emulator_handlers"
 
 
 @pytest.fixture
@@ -168,3 +171,28 @@ def test_the_streaming_example_sends_its_report_then_notifies_slack(emulator):
         conn.request("GET", "/report?days=many")
         refused = conn.getresponse()
         assert refused.status == 400 and refused.read() == b"days must be a whole number\n"
+
+
+def test_under_the_real_rie_a_stream_arrives_whole_and_its_error_trailers_are_lost():
+    """What the README says RIE shows of a stream: it takes the chunked post, but hands the
+    caller the body in one piece at the next `/next`, and drops the error trailers."""
+    with RIE("streaming.fails_mid_stream", HANDLERS) as function:
+        result = function.invoke({})
+        function.wait_output("invocation done")
+    assert result.status == 200 and result.function_error is None
+    assert result.body == b"partial\n"
+    assert "content-length" in result.headers
+
+
+def test_a_stream_still_going_at_the_timeout_ends_with_the_timeout_error(emulator, held):
+    function = emulator("streaming.report", timeline=None, function_timeout_s=1.5)
+    answer = lambda_client(function).invoke_with_response_stream(
+        FunctionName="f", Payload=json.dumps({"held_url": f"{held.url}/pause"})
+    )
+    events = list(answer["EventStream"])  # the handler never gets past its first line
+    assert b"first line\n" in events[0]["PayloadChunk"]["Payload"]
+    complete = events[-1]["InvokeComplete"]
+    assert complete["ErrorCode"] == "Sandbox.Timedout"
+    assert "the stream was cut off" in json.loads(complete["ErrorDetails"])["errorMessage"]
+    function.wait_idle()
+    assert function.timelines[-1].timed_out
