@@ -55,6 +55,10 @@ from devtools.ports import PortTaken, taken
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"
 _LAMBDA_API = ("/2015-03-31/", "/2021-11-15/")
+_ALL_BUSY = (
+    b'{"Type": "User", "message": "Rate Exceeded.", "Reason": "every slot of the execution '
+    b'environment is busy (AWS_LAMBDA_MAX_CONCURRENCY)"}'
+)
 _BUFFERED = re.compile(r"/2015-03-31/functions/[^/]+/invocations")
 _STREAMING = re.compile(r"/2021-11-15/functions/[^/]+/response-streaming-invocations")
 
@@ -94,8 +98,16 @@ class Emulator(RuntimeAPIServing, RuntimeProcessControl):
         timeline: TextIO | None = sys.stderr,
         *,
         runtime_log: TextIO | None = None,
+        max_concurrency: int = 1,
     ) -> None:
-        """`runtime_log`, when set, gets the runtime's output line by line as it arrives."""
+        """`runtime_log`, when set, gets the runtime's output line by line as it arrives.
+        `max_concurrency` > 1 is a Managed Instances environment: that many invocations in
+        flight at once, 429 beyond, no freeze, and a timeout that fails only its invocation."""
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        if freeze and max_concurrency > 1:
+            raise ValueError("Managed Instances never freeze: freeze needs max_concurrency=1")
+        self.max_concurrency = max_concurrency
         self.handler = handler
         self.task_root = Path(task_root).resolve()
         self.bootstrap = Path(bootstrap)
@@ -107,7 +119,11 @@ class Emulator(RuntimeAPIServing, RuntimeProcessControl):
         self._extra_env = dict(env or {})
         self._cond = threading.Condition()
         self._queue: collections.deque[Invocation] = collections.deque()
-        self._current: Invocation | None = None
+        # Handed to the runtime, not yet ended; with several workers, each one's by its pid.
+        self._running: list[Invocation] = []
+        self._worker_of: dict[int, Invocation] = {}
+        self._seen_workers: set[int] = set()
+        self._waiting = 0  # the runtime's /next requests waiting for an event: its free workers
         self._proc: subprocess.Popen | None = None
         self._fresh = False  # the running process has not been handed an event yet
         self._frozen = False
@@ -142,6 +158,14 @@ class Emulator(RuntimeAPIServing, RuntimeProcessControl):
         """Until every invoke received so far has ended and has its timeline."""
         self._wait(lambda: len(self.timelines) == self._submitted, timeout, "idle")
 
+    def wait_ready(self, workers: int, timeout: float = 30.0) -> None:
+        """Until `workers` of the runtime's workers wait for an event (all N, at start, once
+        each has done its init); the runtime is started if it is not running."""
+        with self._cond:
+            if self._proc is None and not self._closed:
+                self._start_runtime()
+        self._wait(lambda: self._waiting >= workers, timeout, f"ready with {workers} workers")
+
     def wait_queued(self, count: int, timeout: float = 10.0) -> None:
         """Until at least `count` invokes wait for the runtime (received, not handed over)."""
         self._wait(lambda: len(self._queue) >= count, timeout, f"{count} queued")
@@ -170,9 +194,8 @@ class Emulator(RuntimeAPIServing, RuntimeProcessControl):
             self._closed = True
             self._cond.notify_all()  # ends the extension's event/next
             self._shut_down_runtime()
-            for inv in [self._current, *self._queue]:
-                if inv is not None:
-                    inv.fail("Emulator.Closed", "the emulator was closed before an answer")
+            for inv in [*self._running, *self._queue]:
+                inv.fail("Emulator.Closed", "the emulator was closed before an answer")
             self._cond.notify_all()
         for server in (self._invoke_server, self._runtime_server):
             server.shutdown()
@@ -211,6 +234,8 @@ class Emulator(RuntimeAPIServing, RuntimeProcessControl):
         with self._cond:
             if self._closed:
                 return reply(http, 503, b'{"message": "emulator closed"}')
+            if len(self._queue) + len(self._running) >= self.max_concurrency > 1:
+                return reply(http, 429, _ALL_BUSY, {"X-Amzn-ErrorType": "TooManyRequestsException"})
             self._submitted += 1
             self._queue.append(inv)
             if self._proc is None:
@@ -259,8 +284,11 @@ class Emulator(RuntimeAPIServing, RuntimeProcessControl):
     def _end(self, inv: Invocation, status: str) -> None:
         inv.status = status
         inv.ended = time.perf_counter()
-        if self._current is inv:
-            self._current = None
+        if inv in self._running:
+            self._running.remove(inv)
+        for worker, its in list(self._worker_of.items()):
+            if its is inv:
+                del self._worker_of[worker]
         inv.fail(
             "Emulator.NoResponse",
             "the runtime asked for the next event without posting a response or an error",
@@ -317,6 +345,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=9000, help="Invoke API port (0: any free)")
     parser.add_argument("--timeout", type=float, default=30.0, help="function timeout, seconds")
     parser.add_argument("--freeze", action="store_true", help="SIGSTOP the runtime when idle")
+    parser.add_argument(
+        "--max-concurrency",
+        type=int,
+        default=1,
+        metavar="N",
+        help="a Managed Instances environment: N invocations at once (429 beyond), no freeze",
+    )
     args = parser.parse_args(argv)
 
     stop = threading.Event()
@@ -329,9 +364,10 @@ def main(argv: list[str] | None = None) -> None:
             function_timeout_s=args.timeout,
             freeze=args.freeze,
             port=args.port,
+            max_concurrency=args.max_concurrency,
             runtime_log=sys.stderr,
         )
-    except PortTaken as e:
+    except (PortTaken, ValueError) as e:
         sys.exit(f"emulator: {e}")
     with emulator:
         print(

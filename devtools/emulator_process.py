@@ -26,6 +26,11 @@ class RuntimeProcessControl:
     def _start_runtime(self) -> None:
         env = lambda_env(self.task_root, self._extra_env)
         env.update(AWS_LAMBDA_RUNTIME_API=self.runtime_api_address, _HANDLER=self.handler)
+        if self.max_concurrency > 1:  # what Lambda sets on Managed Instances
+            env.update(
+                AWS_LAMBDA_MAX_CONCURRENCY=str(self.max_concurrency), AWS_LAMBDA_LOG_FORMAT="JSON"
+            )
+        self._seen_workers.clear()
         try:
             proc = subprocess.Popen(
                 [str(self.bootstrap)],
@@ -67,11 +72,10 @@ class RuntimeProcessControl:
         self._proc = None
         self._frozen = False
         reason = f"Runtime exited with error: exit status {returncode}"
-        if self._current is not None:
-            inv = self._current
+        for inv in list(self._running):
             inv.fail("Runtime.ExitError", f"RequestId: {inv.request_id} Error: {reason}")
             self._end(inv, "exited")
-        elif self._fresh and self._queue:  # died during init: the first waiting invoke hears it
+        if self._fresh and self._queue:  # died during init: the first waiting invoke hears it
             inv = self._queue.popleft()
             if self._init_error is not None:
                 inv.respond(200, self._init_error, error_headers())
@@ -86,7 +90,8 @@ class RuntimeProcessControl:
     def _enforce_timeouts(self) -> None:
         with self._cond:
             while not self._closed:
-                inv = self._current
+                due = [inv for inv in self._running if not inv.timed_out]
+                inv = min(due, key=lambda i: i.deadline) if due else None
                 if inv is None:
                     self._cond.wait()
                 elif (left := inv.deadline - time.monotonic()) > 0:
@@ -95,8 +100,9 @@ class RuntimeProcessControl:
                     self._time_out(inv)
 
     def _time_out(self, inv: Invocation) -> None:
-        """What Lambda does at the deadline: the environment goes, whatever phase it was in."""
-        self._kill_runtime()
+        """What Lambda does at the deadline: the environment goes, whatever phase it was in.
+        On Managed Instances only the caller hears it: the code goes on, holding its slot,
+        and the others are not disturbed."""
         inv.timed_out = True
         self._timed_out_ids.add(inv.request_id)
         inv.fail(
@@ -104,6 +110,11 @@ class RuntimeProcessControl:
             f"RequestId: {inv.request_id} Error: Task timed out after "
             f"{self.function_timeout_s:.2f} seconds",
         )
+        if self.max_concurrency > 1:
+            inv.status = "timeout"  # it ends when its worker asks for the next event
+            self._cond.notify_all()
+            return
+        self._kill_runtime()
         self._end(inv, "timeout")
         if self._queue:
             self._start_runtime()
@@ -112,8 +123,7 @@ class RuntimeProcessControl:
         proc = self._proc
         if proc is None or proc.poll() is not None:
             return self._kill_runtime()
-        inv = self._current
-        if inv is not None and self._timeline_stream is not None:
+        for inv in self._running if self._timeline_stream is not None else ():
             phase = "its handler" if inv.posted is None else "its deferred work"
             ran_ms = ms(inv.handed or inv.received, time.perf_counter())
             print(

@@ -10,12 +10,14 @@ register for SIGTERM.
 from __future__ import annotations
 
 import json
+import os
 import signal
+import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler
 
-from devtools import emulator_stream
+from devtools import emulator_stream, peer_process
 from devtools.chunked import ChunkedBody, MalformedChunks
 from devtools.emulator_invocation import Invocation, error_headers
 from devtools.emulator_io import peer_alive, reply
@@ -42,26 +44,40 @@ class RuntimeAPIServing:
         reply(http, 404, b'{"errorType": "InvalidRequest", "errorMessage": "unknown path"}')
 
     def _next(self, http: BaseHTTPRequestHandler) -> None:
+        worker = self._worker_pid(http)
         with self._cond:
             if not peer_alive(http.connection):
                 return  # a /next from a process already killed: it must not end anything
-            if self._current is not None:
+            # What this /next ends: the invocation its worker had (the only one, with one).
+            if worker is None:
+                ended = self._running[0] if self._running else None
+            else:
+                ended = self._worker_of.get(worker)
+            if ended is not None:
                 if self._pipe is not None:
                     self._pipe.drain()  # its log lines belong to it: in `output` once it ends
-                self._end(self._current, self._current.status)
+                self._end(ended, ended.status)
             if self.freeze and not self._queue:
                 self._signal(signal.SIGSTOP)
                 self._frozen = True
             self._cond.notify_all()
-            while not self._queue and not self._closed:
-                self._cond.wait()
+            self._waiting += 1
+            try:
+                while not self._queue and not self._closed:
+                    self._cond.wait()
+            finally:
+                self._waiting -= 1
             if self._closed or not peer_alive(http.connection):
                 return
             inv = self._queue.popleft()
             inv.handed = time.perf_counter()
             inv.deadline = time.monotonic() + self.function_timeout_s
             inv.cold_start, self._fresh = self._fresh, False
-            self._current = inv
+            if worker is not None:
+                inv.cold_start = worker not in self._seen_workers  # its first: its init before
+                self._seen_workers.add(worker)
+                self._worker_of[worker] = inv
+            self._running.append(inv)
             if self._frozen:
                 self._signal(signal.SIGCONT)
                 self._frozen = False
@@ -74,10 +90,46 @@ class RuntimeAPIServing:
         }
         reply(http, 200, inv.body, headers)
 
+    def _worker_pid(self, http: BaseHTTPRequestHandler) -> int | None:
+        """With several workers, the pid of the one asking (looked up once per connection)."""
+        if self.max_concurrency == 1:
+            return None
+        pid = getattr(http, "worker_pid", None)
+        if pid is None:
+            proc = self._proc
+            found = None if proc is None else peer_process.pid_of(http.connection, proc.pid)
+            # Unknown (gone already): its own key, so it can end nothing of another worker's.
+            pid = http.worker_pid = found if found is not None else -id(http)
+            if found is not None and found not in self._seen_workers:
+                threading.Thread(target=self._watch_worker, args=(found,), daemon=True).start()
+        return pid
+
+    def _watch_worker(self, pid: int) -> None:
+        """A worker that dies mid-invocation (`sys.exit` in its handler, a crash): its caller
+        hears `Runtime.ExitError`, and its slot is gone with it, as on Lambda."""
+        import select
+
+        try:
+            exited = os.pidfd_open(pid)
+        except ProcessLookupError:
+            return
+        try:
+            select.select([exited], [], [])
+        finally:
+            os.close(exited)
+        with self._cond:
+            inv = self._worker_of.pop(pid, None)
+            if inv is not None:
+                error = f"RequestId: {inv.request_id} Error: Runtime exited (worker {pid})"
+                inv.fail("Runtime.ExitError", error)
+                self._end(inv, "exited")
+
     def _post_outcome(self, http, request_id: str, kind: str, body: bytes) -> None:
         with self._cond:
-            inv = self._current
-            if inv is None or inv.request_id != request_id:
+            inv = next((i for i in self._running if i.request_id == request_id), None)
+            if inv is not None and inv.timed_out:  # Managed Instances: it ran on past its time
+                return reply(http, 410, b'{"errorType": "InvocationTimedOut"}')
+            if inv is None:
                 if request_id in self._timed_out_ids:
                     return reply(http, 410, b'{"errorType": "InvocationTimedOut"}')
                 return reply(http, 400, b'{"errorType": "InvalidRequestID"}')

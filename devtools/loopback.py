@@ -32,6 +32,9 @@ class QuietHTTPServer(ThreadingHTTPServer):
     runtime killed at a timeout or at shutdown is routine here, not an error to print."""
 
     daemon_threads = True
+    # socketserver's default backlog of 5 resets connections when many callers (or workers)
+    # connect at once, as Managed Instances tests do.
+    request_queue_size = 128
 
     def serve_forever(self, poll_interval: float = 0.02) -> None:
         """`shutdown()` returns once this loop notices, up to one poll interval later: the

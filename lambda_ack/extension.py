@@ -43,7 +43,19 @@ class ShutdownExtension:
             log.debug("%s; SIGTERM will not be delivered", self._problem)
         return self.registered
 
+    def register_now(self):
+        """Register on this thread; the function that then waits for events (to run on a
+        thread of the caller's choosing), or None when there is nothing to register with. For
+        the supervisor of several workers, which must fork with no thread running."""
+        headers = self._register()
+        return None if headers is None else lambda: self._wait_events(headers)
+
     def _run(self) -> None:
+        headers = self._register()
+        if headers is not None:
+            self._wait_events(headers)
+
+    def _register(self) -> dict[str, str] | None:
         try:
             response = self._conn.request(
                 "POST",
@@ -54,16 +66,18 @@ class ShutdownExtension:
         except ConnectionFailed as e:
             self._problem = f"no Extensions API ({e})"
             self._settled.set()
-            return
+            return None
         identifier = response.headers.get("lambda-extension-identifier")
         if response.status != 200 or not identifier:
             self._problem = f"Extensions API answered {response.status}"
             self._conn.close()
             self._settled.set()
-            return
+            return None
         self.registered = True
         self._settled.set()
-        headers = {"Lambda-Extension-Identifier": identifier}
+        return {"Lambda-Extension-Identifier": identifier}
+
+    def _wait_events(self, headers: dict[str, str]) -> None:
         # Asking for the next event tells Lambda the extension is ready; with no subscriptions
         # the call simply stays open until the environment ends.
         while True:

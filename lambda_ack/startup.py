@@ -31,13 +31,22 @@ def main() -> None:
     from lambda_ack.api import RuntimeAPI, RuntimeAPIFatal
 
     api = RuntimeAPI(address)
+    # Managed Instances: from here on this is one of N worker processes (`lambda_ack.workers`).
+    worker = _fork_workers(api, env) if env.get("AWS_LAMBDA_MAX_CONCURRENCY") else None
     # First, so that the registration's round trip overlaps everything below.
-    extension = _start_shutdown_extension(api, env)
+    extension = None if worker is not None else _start_shutdown_extension(api, env)
     _put_task_root_first(env.get("LAMBDA_TASK_ROOT") or os.getcwd())
 
     from lambda_ack import logs
 
-    logs.setup(env.get("AWS_LAMBDA_LOG_FORMAT"), env.get("AWS_LAMBDA_LOG_LEVEL"))
+    log_format = env.get("AWS_LAMBDA_LOG_FORMAT")
+    logs.setup("JSON" if worker is not None else log_format, env.get("AWS_LAMBDA_LOG_LEVEL"))
+    if worker is not None and worker.index == 0 and (log_format or "").upper() != "JSON":
+        logs.runtime_log.warning(
+            "AWS_LAMBDA_LOG_FORMAT is %r; with AWS_LAMBDA_MAX_CONCURRENCY the logs are JSON, "
+            "as Managed Instances require",
+            log_format,
+        )
 
     try:
         handler, margin_ms = _init(env.get("_HANDLER") or (sys.argv[1:] or [""])[-1])
@@ -60,7 +69,9 @@ def main() -> None:
 
     from lambda_ack.loop import serve
 
-    if extension is not None and extension.wait_registered():
+    if worker is not None:
+        worker.initialised()
+    if worker is not None or (extension is not None and extension.wait_registered()):
         from lambda_ack import shutdown
 
         shutdown.install()
@@ -95,6 +106,24 @@ def _exit(code: object) -> None:
     os._exit(status)
 
 
+def _fork_workers(api, env):
+    """The worker this process became, or None when AWS_LAMBDA_MAX_CONCURRENCY is not a valid
+    number (`_init` then reports it as the init error)."""
+    from lambda_ack import workers
+    from lambda_ack.errors import Fault
+
+    try:
+        count = workers.slots(env)
+    except Fault:
+        return None
+    register = None
+    if env.get("LAMBDA_RUNTIME_SHUTDOWN_EXTENSION", "1") != "0":
+        from lambda_ack.extension import ShutdownExtension
+
+        register = ShutdownExtension(api.host, api.port).register_now
+    return workers.fork_workers(count, register)
+
+
 def _start_shutdown_extension(api, env):
     """Register for SIGTERM unless LAMBDA_RUNTIME_SHUTDOWN_EXTENSION=0."""
     if env.get("LAMBDA_RUNTIME_SHUTDOWN_EXTENSION", "1") == "0":
@@ -117,6 +146,10 @@ def _init(handler_spec: str):
             f"LAMBDA_RUNTIME_DEFER_MARGIN_MS must be a whole number of milliseconds, "
             f"got {margin!r}",
         )
+    if os.environ.get("AWS_LAMBDA_MAX_CONCURRENCY"):
+        from lambda_ack import workers
+
+        workers.slots(os.environ)  # a value the workers could not start with is the init error
     handler = load_handler(handler_spec)
     if os.environ.get("LAMBDA_RUNTIME_HANDOFF_QUEUE_URL"):
         from lambda_ack import handoff
