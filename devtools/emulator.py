@@ -114,6 +114,7 @@ class Emulator(RuntimeAPIServing, RuntimeProcessControl):
         self.function_timeout_s = function_timeout_s
         self.freeze = freeze
         self.timelines: list[Timeline] = []
+        self._ended: dict[str, Timeline] = {}
         self._timeline_stream = timeline
         self._runtime_log = runtime_log
         self._extra_env = dict(env or {})
@@ -165,6 +166,11 @@ class Emulator(RuntimeAPIServing, RuntimeProcessControl):
             if self._proc is None and not self._closed:
                 self._start_runtime()
         self._wait(lambda: self._waiting >= workers, timeout, f"ready with {workers} workers")
+
+    def wait_ended(self, request_id: str, timeout: float = 60.0) -> Timeline:
+        """The timeline of invocation `request_id`, once it has ended (its deferred work too)."""
+        self._wait(lambda: request_id in self._ended, timeout, f"done with {request_id}")
+        return self._ended[request_id]
 
     def wait_queued(self, count: int, timeout: float = 10.0) -> None:
         """Until at least `count` invokes wait for the runtime (received, not handed over)."""
@@ -319,6 +325,7 @@ class Emulator(RuntimeAPIServing, RuntimeProcessControl):
             else ms(inv.received, inv.stream.first_out),
         )
         self.timelines.append(timeline)
+        self._ended[inv.request_id] = timeline
         if self._timeline_stream is not None:
             print(timeline.line(), file=self._timeline_stream, flush=True)
         self._cond.notify_all()

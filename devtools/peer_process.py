@@ -22,7 +22,7 @@ def pid_of(conn: socket.socket, group: int) -> int | None:
     if inode is None:
         return None
     target = f"socket:[{inode}]"
-    for pid in _members(group):
+    for pid in group_members(group):
         try:
             for fd in os.listdir(f"/proc/{pid}/fd"):
                 if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
@@ -48,7 +48,8 @@ def _inode(local_port: int, remote_port: int, ipv6: bool) -> str | None:
     return None
 
 
-def _members(group: int) -> list[int]:
+def group_members(group: int) -> list[int]:
+    """The pids of process group `group` (the runtime and every process it started)."""
     members = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():

@@ -121,19 +121,27 @@ def flush_streams() -> None:
 
 def runtime_info(message: str, fields: dict[str, object]) -> None:
     """An INFO line from the runtime itself, written once per invocation, so it skips what it
-    does not need: in Text format it is written straight to stdout, unfiltered (it holds only
-    numbers the runtime computed) and without a LogRecord. JSON takes the ordinary path."""
+    does not need: it is written straight to stdout, unfiltered (it holds only numbers the
+    runtime computed) and without a LogRecord, in the shape `lambda_ack.log_format` gives
+    records of the `runtime` logger."""
     if not runtime_log.enabled(_INFO):
         return
-    if _json:
-        runtime_log.info(message, extra=fields)
-        return
     now = time.time()
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
+    stamp = f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(now))}.{int(now * 1000) % 1000:03d}Z"
     write_pending = getattr(sys.stdout, "write_pending", None)
     if write_pending is not None:  # a print(..., end="") of this invocation comes first
         write_pending()
-    _raw_stdout.write(f"[INFO]\t{stamp}.{int(now * 1000) % 1000:03d}Z\t{_request_id}\t{message}\n")
+    if not _json:
+        _raw_stdout.write(f"[INFO]\t{stamp}\t{_request_id}\t{message}\n")
+        return
+    import json
+
+    record = {"timestamp": stamp, "level": "INFO", "message": message, "logger": "runtime"}
+    record["requestId"] = _request_id
+    if _tenant_id is not None:
+        record["tenantId"] = _tenant_id
+    record.update(fields)
+    _raw_stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 def write_error(error: dict[str, object]) -> None:

@@ -6,6 +6,7 @@ holds, log lines. The one retry loop is the caller's answer to a 429, as the SDK
 """
 
 import json
+import socket
 import threading
 import time
 
@@ -146,3 +147,61 @@ def test_an_init_failure_is_reported_and_logged_once(emulator):
     output = function.wait_output("broken at import")
     assert output.count("LAMBDA_WARNING: Unhandled exception") == 1
     assert output.count('"errorMessage": "broken at import"') == 1
+
+
+class TelemetrySocket:
+    """A Unix socket standing in for Lambda's log egress: what arrives on each connection."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._server.bind(path)
+        self._server.listen(64)
+        self._received = threading.Condition()
+        self.data = b""
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+
+    def _read(self, conn: socket.socket) -> None:
+        with conn:
+            while chunk := conn.recv(65536):
+                with self._received:
+                    self.data += chunk
+                    self._received.notify_all()
+
+    def wait_for(self, text: bytes, timeout: float = 15.0) -> bytes:
+        with self._received:
+            if not self._received.wait_for(lambda: text in self.data, timeout):
+                raise AssertionError(f"{text!r} never arrived: {self.data[-2000:]!r}")
+            return self.data
+
+    def close(self) -> None:
+        self._server.close()
+
+
+def test_workers_log_to_the_telemetry_socket_when_lambda_gives_one(emulator, tmp_path):
+    sink = TelemetrySocket(str(tmp_path / "telemetry.sock"))
+    try:
+        function = emulator(
+            "concurrent.work",
+            max_concurrency=2,
+            env={"_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET": sink.path},
+            timeline=None,
+        )
+        result = function.invoke({"n": 7})
+        request_id = result.headers["x-amzn-requestid"]
+        data = sink.wait_for(b"thread's callback for n=7")
+        sink.wait_for(b"invocation done")
+        lines = json_lines(data.decode())
+        assert {line["requestId"] for line in lines if "n=7" in line["message"]} == {request_id}
+        function.wait_idle()
+        assert "callback for n=7" not in function.output  # not on stdout
+    finally:
+        sink.close()

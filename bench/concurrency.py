@@ -1,0 +1,154 @@
+"""Managed Instances: both runtimes serving N invocations at once on the same emulator and
+interpreter. `.venv/bin/python bench/concurrency.py [--seconds 5] [--slots 4 16] [--rounds 3]`.
+
+Each case runs `devtools.emulator` with `max_concurrency=N` (what `AWS_LAMBDA_MAX_CONCURRENCY`
+tells both runtimes), waits until all N workers ask for events, then lets N callers invoke
+for `--seconds`, each sending its next invoke once its previous invocation has ended (deferred
+work included), so the slots stay full without a storm of 429s to measure instead. Figures:
+invocations completed per second (the worker back on `/next`), and the peak of the whole
+process tree's proportional set size (PSS, so pages shared by forked workers count once),
+sampled every 20 ms. Handlers: the bench's trivial one, and one with 50 ms of work per
+invocation: deferred on lambda-ack (`defer`), in the handler on awslambdaric, which cannot defer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.envs import bench_python, stage_runtime  # noqa: E402
+from devtools.emulator import Emulator  # noqa: E402
+from devtools.invoke import INVOKE_PATH  # noqa: E402
+from devtools.peer_process import group_members  # noqa: E402
+
+AWSLAMBDARIC_BOOTSTRAP = '#!/bin/sh\nexec "$LAMBDA_RUNTIME_PYTHON" -m awslambdaric "$_HANDLER"\n'
+
+
+def pss_kib(group: int) -> int:
+    total = 0
+    for pid in group_members(group):
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
+
+
+def cpu_s(group: int) -> float:
+    """User and system CPU of the process tree's members so far, in seconds."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in group_members(group):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def run_case(
+    bootstrap: Path, task_root: Path, python: Path, slots: int, event: dict, seconds: float
+):
+    with Emulator(
+        "bench_handler.handler",
+        task_root,
+        env={"LAMBDA_RUNTIME_PYTHON": str(python)},
+        bootstrap=bootstrap,
+        timeline=None,
+        max_concurrency=slots,
+    ) as function:
+        function.wait_ready(slots, timeout=60)
+        group = function.runtime_pid
+        stop = threading.Event()
+        peak = [pss_kib(group)]
+
+        def sample() -> None:
+            while not stop.wait(0.02):
+                peak[0] = max(peak[0], pss_kib(group))
+
+        def caller() -> None:
+            host, port = function.invoke_address.split(":")
+            conn = http.client.HTTPConnection(host, int(port), timeout=60)  # kept alive
+            body = json.dumps(event).encode()
+            while not stop.is_set():
+                conn.request("POST", INVOKE_PATH, body)
+                response = conn.getresponse()
+                response.read()
+                if response.status == 200:  # the next invoke once this one has ended
+                    function.wait_ended(response.getheader("X-Amzn-RequestId"))
+            conn.close()
+
+        threads = [threading.Thread(target=sample)] + [
+            threading.Thread(target=caller) for _ in range(slots)
+        ]
+        for thread in threads:
+            thread.start()
+        started_count, started = len(function.timelines), time.perf_counter()
+        cpu_before = cpu_s(group)
+        time.sleep(seconds)  # the measuring window
+        done, elapsed = len(function.timelines) - started_count, time.perf_counter() - started
+        cpu = cpu_s(group) - cpu_before
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+        return done / elapsed, peak[0] / 1024, cpu / done * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--slots", type=int, nargs="+", default=[4, 16])
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each case; medians shown")
+    args = parser.parse_args()
+    python = bench_python()
+    with tempfile.TemporaryDirectory() as tmp:
+        stage = Path(tmp) / "lambda-ack"
+        task = stage_runtime(stage)
+        ric = Path(tmp) / "awslambdaric-bootstrap"
+        ric.write_text(AWSLAMBDARIC_BOOTSTRAP)
+        ric.chmod(0o755)
+        print(
+            f"{'case':<34}{'lambda-ack':>34}{'awslambdaric':>34}{'ratio':>21}\n"
+            f"{'':<34}{'inv/s  PSS peak  CPU/inv':>34}{'inv/s  PSS peak  CPU/inv':>34}"
+            f"{'inv/s  PSS  CPU':>21}"
+        )
+        for slots in args.slots:
+            for label, ours, theirs in (
+                ("trivial handler", {}, {}),
+                ("50 ms of work per invocation", {"defer_s": 0.05}, {"work_s": 0.05}),
+            ):
+                runs: dict[str, list] = {"ours": [], "theirs": []}
+                for _ in range(args.rounds):  # alternated, so drift on the machine hits both
+                    runs["ours"].append(
+                        run_case(stage / "bootstrap", task, python, slots, ours, args.seconds)
+                    )
+                    runs["theirs"].append(run_case(ric, task, python, slots, theirs, args.seconds))
+                a, r = (
+                    [statistics.median(m[i] for m in runs[side]) for i in range(3)]
+                    for side in ("ours", "theirs")
+                )
+                print(
+                    f"N={slots:<3}{label:<30}"
+                    f"{a[0]:>12.0f} {a[1]:>6.1f} MiB {a[2]:>6.0f} µs"
+                    f"{r[0]:>12.0f} {r[1]:>6.1f} MiB {r[2]:>6.0f} µs"
+                    f"{a[0] / r[0]:>9.2f}x {a[1] / r[1]:>4.2f}x {a[2] / r[2]:>4.2f}x",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()
