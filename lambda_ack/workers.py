@@ -1,12 +1,18 @@
 """Lambda Managed Instances: `AWS_LAMBDA_MAX_CONCURRENCY` = N invocations at once, one per worker
 process, as AWS's Python runtime serves them.
 
-Why processes (measured against threads in bench/README.md): each worker is today's runtime
-unchanged, one invocation at a time, so every invocation keeps its identity without any sharing:
-its `context`, the request id on its log lines, `_X_AMZN_TRACE_ID` in its own environment, and
-`defer` from any thread or task it starts. A worker busy with deferred work holds only its own
-slot; the others go on taking events. Nothing here decides how many invocations are in flight:
-each worker asks `/next` only when it is free, so there are never more than N.
+Why processes, not threads or an event loop: each worker is the single runtime unchanged, one
+invocation at a time, so every invocation keeps its identity without any sharing: its
+`context`, the request id on its log lines, `_X_AMZN_TRACE_ID` in its own environment, and
+`defer` from any thread or task it starts. With threads, all of that (the log lines' request id,
+the trace id in `os.environ`, the deferred batch) would have to become per-thread state, user
+code that sets module globals would race, and the GIL would serialise CPU-bound handlers. A
+thread design was therefore not built. The processes were measured against awslambdaric's,
+which are processes too (bench/README.md): less memory, the same throughput within noise.
+
+A worker busy with deferred work holds only its own slot; the others go on taking events.
+Nothing here decides how many invocations are in flight: each worker asks `/next` only when it
+is free, so there are never more than N.
 
 The process that `bootstrap` starts becomes the supervisor. Before anything else it registers the
 shutdown extension (Lambda refuses one after the first `/next`), then forks the N workers with
@@ -161,13 +167,22 @@ def _supervise(children: list[int], wait_events) -> None:
             if pid == first:
                 first_status = code
             if alive and code != 0:
-                print(
-                    f"lambda-ack: worker process {pid} exited with status {code}; "
-                    f"{len(alive)} of {len(children)} go on serving",
-                    file=sys.stderr,
-                    flush=True,
+                _say(
+                    f"worker process {pid} exited with status {code}; "
+                    f"{len(alive)} of {len(children)} go on serving"
                 )
     os._exit(first_status if first_status > 0 else 0)
+
+
+def _say(message: str) -> None:
+    """A warning of the supervisor's own, in the JSON shape of the runtime's log lines."""
+    import json
+    import time
+
+    now = time.time()
+    stamp = f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(now))}.{int(now * 1000) % 1000:03d}Z"
+    record = {"timestamp": stamp, "level": "WARNING", "message": message, "logger": "runtime"}
+    print(json.dumps(record), file=sys.stderr, flush=True)
 
 
 def _reap(alive: set[int], block: bool) -> list[tuple[int, int]]:

@@ -205,3 +205,16 @@ def test_workers_log_to_the_telemetry_socket_when_lambda_gives_one(emulator, tmp
         assert "callback for n=7" not in function.output  # not on stdout
     finally:
         sink.close()
+
+
+def test_a_worker_that_exits_leaves_the_others_serving(emulator):
+    function = emulator("concurrent.dispatch", max_concurrency=2, timeline=None)
+    function.wait_ready(2)
+    gone = function.invoke({"do": "exit"})
+    assert gone.json()["errorType"] == "SystemExit"  # the caller has its answer first
+    function.wait_idle()  # the emulator saw the worker go: its invocation has ended
+    assert function.timelines[-1].status == "exited"
+    output = function.wait_output("exited with status 3; 1 of 2 go on serving")
+    assert function.invoke({"do": "work", "n": 5}).json()["n"] == 5
+    line = next(line for line in json_lines(output) if "go on serving" in line.get("message", ""))
+    assert line["level"] == "WARNING"

@@ -54,6 +54,11 @@ def _hook() -> None:
     print(f"shutdown hook ran in pid {os.getpid()}", flush=True)
 
 
+def exits(event, context):
+    raise SystemExit(3)
+
+
 def dispatch(event, context):
     """One function, several behaviours: `event["do"]` names the handler above to run."""
-    return {"work": work, "fail": fail, "stuck": stuck, "held": held}[event["do"]](event, context)
+    handlers = {"work": work, "fail": fail, "stuck": stuck, "held": held, "exit": exits}
+    return handlers[event["do"]](event, context)
