@@ -101,11 +101,24 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "(default: the archive's own when it runs here, else pythonX.Y on PATH)",
     )
     parser.add_argument("--out", default=str(ROOT / "dist"), help="output folder (default dist)")
+    parser.add_argument(
+        "--managed-layer",
+        action="store_true",
+        help="build only dist/runtime-layer.zip: `from runtime import defer` for a function on "
+        "AWS's managed python3.12/3.13 runtime (with @runtime.deferrable on its handler)",
+    )
     return parser.parse_args(argv)
 
 
 def build(args: argparse.Namespace) -> None:
     out = Path(args.out).resolve()
+    if args.managed_layer:
+        from devtools.managed_layer import build_managed_layer
+
+        out.mkdir(parents=True, exist_ok=True)
+        path, zipped, size, digest = build_managed_layer(out)
+        print(f"{_shown(path)}: {_mb(zipped)} zipped, {_mb(size)} unzipped, sha256 {digest}")
+        return
     # Whatever happens next, no zip of an earlier build stays where this one's would be: after a
     # failed build (say an x86_64 one), an old arm64 zip would look like its result.
     for previous in (out / "function.zip", out / "python-layer.zip"):
@@ -128,8 +141,8 @@ def build(args: argparse.Namespace) -> None:
         print(f"build.sh: vendoring {', '.join(_shown(r) for r in requirements)} for {target}")
         _vendor(requirements, function / "vendor", target)
         for package in ("lambda_ack", "runtime"):
-            _copy_tree(ROOT / package, function / package)
-        _copy_tree(handler_dir, function / handler_dir.name)
+            copy_tree(ROOT / package, function / package)
+        copy_tree(handler_dir, function / handler_dir.name)
         shutil.copy2(ROOT / "bootstrap", function / "bootstrap")
         unzipped = _size(function) + (_size(layer) if layer.exists() else 0)
         if unzipped > UNZIPPED_LIMIT:
@@ -154,9 +167,9 @@ def build(args: argparse.Namespace) -> None:
                 f"slack_sdk. Pass --compile-with /path/to/python{target.version} to precompile."
             )
 
-        outputs = [_write(function, out / "function.zip")]
+        outputs = [write_zip(function, out / "function.zip")]
         if layer.exists():
-            outputs.append(_write(layer, out / "python-layer.zip"))
+            outputs.append(write_zip(layer, out / "python-layer.zip"))
     finally:
         shutil.rmtree(stage, ignore_errors=True)  # a failed build leaves no half of itself
     for path, zipped, size, digest in outputs:
@@ -361,7 +374,7 @@ def _vendor(requirements: list[Path], into: Path, target: _Target) -> None:
             path.chmod(0o644)
 
 
-def _copy_tree(source: Path, into: Path) -> None:
+def copy_tree(source: Path, into: Path) -> None:
     shutil.copytree(source, into, ignore=shutil.ignore_patterns(*SKIPPED))
 
 
@@ -449,7 +462,7 @@ def _handler_names(tree: Path, folder: str) -> list[str]:
     return names
 
 
-def _write(tree: Path, dest: Path) -> tuple[Path, int, int, str]:
+def write_zip(tree: Path, dest: Path) -> tuple[Path, int, int, str]:
     """Zip `tree`'s contents reproducibly; fail (and leave no zip) above the upload limit."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = dest.with_name(dest.name + ".part")

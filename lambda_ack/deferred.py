@@ -173,6 +173,13 @@ def open_batch(request_id: str) -> Batch:
     return _current
 
 
+def adopt(batch: Batch) -> None:
+    """The calling thread runs `batch`'s callbacks (on the managed runtime, the extension's
+    thread, `lambda_ack.managed`): a `defer` from one of them lands in it, as it does from a
+    callback on this runtime's main thread."""
+    _owner.set(batch)
+
+
 def in_progress() -> str:
     """What the process is doing, for a shutdown report: idle, the handler, or a callback."""
     batch = _current

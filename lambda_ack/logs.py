@@ -81,7 +81,7 @@ runtime_log = _RuntimeLog()
 
 def setup(log_format: str | None, log_level: str | None) -> None:
     """Streams first (redacted from here on); the root handler once `logging` is imported."""
-    global _json, _raw_stdout, _runtime_level
+    global _raw_stdout
     import os
 
     from lambda_ack.after_import import after_import
@@ -97,10 +97,26 @@ def setup(log_format: str | None, log_level: str | None) -> None:
     sys.stdout = RedactingStream(sys.stdout, secrets, prefixes)
     # Lambda ships stderr to CloudWatch too: logging's own error reports and thread tracebacks.
     sys.stderr = RedactingStream(sys.stderr, secrets, prefixes)
+    level = _follow(log_format, log_level)
+    after_import("logging", lambda _: _install_handler(level))
+
+
+def _follow(log_format: str | None, log_level: str | None) -> str:
+    """Take Lambda's log format and level for the runtime's own lines; the level's name."""
+    global _json, _runtime_level
     _json = (log_format or "").upper() == "JSON"
     level = {"TRACE": "DEBUG"}.get((log_level or "").upper(), (log_level or "").upper())
     _runtime_level = _LEVELS.get(level, _INFO)
-    after_import("logging", lambda _: _install_handler(level))
+    return level
+
+
+def join_managed_runtime(log_format: str | None, log_level: str | None) -> None:
+    """On AWS's managed runtime (`lambda_ack.managed`), whose logging and streams stay as they
+    are: the runtime's own lines only take the same format and level as on this runtime."""
+    _follow(log_format, log_level)
+    import logging
+
+    logging.getLogger("runtime").setLevel(_runtime_level)
 
 
 def _install_handler(level: str) -> None:

@@ -1,0 +1,64 @@
+"""`@runtime.deferrable`: the one line that makes `defer` work on AWS's managed Python runtime.
+
+On this runtime the decorator returns the handler as it is: the loop already runs the deferred
+work. On the managed runtime (awslambdaric runs the loop, this package is only imported), it
+registers an internal extension when the function's module is imported (`lambda_ack.managed`),
+and wraps the handler so that each invocation collects its callbacks and tells the extension how
+the handler ended. Outside Lambda (a unit test calling the handler), the callbacks run as soon as
+the handler returns, before the wrapper does, so a test sees their effects.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import time
+from collections.abc import Callable
+
+
+def deferrable(handler: Callable[[object, object], object]) -> Callable[[object, object], object]:
+    """Make `defer` in `handler` work wherever it runs; on this runtime, changes nothing."""
+    if "lambda_ack.startup" in sys.modules:  # this runtime serves the function
+        return handler
+    from lambda_ack import deferred
+
+    extension = None
+    if os.environ.get("AWS_LAMBDA_RUNTIME_API"):
+        from lambda_ack import managed
+
+        extension = managed.start()  # during init: Lambda refuses extensions after it
+
+    @functools.wraps(handler)
+    def wrapped(event, context):
+        request_id = str(getattr(context, "aws_request_id", ""))
+        batch = deferred.open_batch(request_id)
+        failure: BaseException | None = None
+        try:
+            return handler(event, context)
+        except BaseException as e:
+            failure = e
+            raise
+        finally:
+            reason = (
+                None if failure is None else f"the invocation failed ({type(failure).__name__})"
+            )
+            deferred.answering()
+            if extension is not None:
+                from lambda_ack import managed
+
+                extension.handler_done(request_id, managed.Outcome(batch, reason))
+            else:  # no extension to hold the environment: the work runs now, before the answer
+                _run_now(batch, context, reason)
+
+    return wrapped
+
+
+def _run_now(batch, context, reason: str | None) -> None:
+    from lambda_ack import deferred
+    from lambda_ack.managed import DEFAULT_MARGIN_MS
+
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    left_ms = remaining() if callable(remaining) else 900_000
+    deadline_ms = int(time.time() * 1000) + int(left_ms)
+    deferred.run_batch(batch, deadline_ms, DEFAULT_MARGIN_MS, reason)
