@@ -54,14 +54,23 @@ def marks():
 
 
 @pytest.fixture(scope="module")
-def managed(tmp_path_factory, layer, marks):
-    """The handler on awslambdaric under RIE, with a 2 s function timeout."""
-    python = bench_python()
+def awslambdaric(tmp_path_factory) -> Path:
+    """A bootstrap that starts awslambdaric, as the managed runtime does."""
     bootstrap = tmp_path_factory.mktemp("managed") / "bootstrap"
-    bootstrap.write_text(f'#!/bin/sh\nexec "{python}" -m awslambdaric "$1"\n')
+    bootstrap.write_text(f'#!/bin/sh\nexec "{bench_python()}" -m awslambdaric "$1"\n')
     bootstrap.chmod(0o755)
+    return bootstrap
+
+
+def on_the_managed_runtime(awslambdaric: Path, layer: Path, marks) -> RIE:
+    """The handler on awslambdaric under RIE, with a 2 s function timeout."""
     env = {"PYTHONPATH": str(layer), "AWS_LAMBDA_FUNCTION_TIMEOUT": "2", "MARKS_URL": marks.url}
-    with RIE("app.handler", HANDLERS, env=env, bootstrap=bootstrap) as function:
+    return RIE("app.handler", HANDLERS, env=env, bootstrap=awslambdaric)
+
+
+@pytest.fixture(scope="module")
+def managed(awslambdaric, layer, marks):
+    with on_the_managed_runtime(awslambdaric, layer, marks) as function:
         yield function
 
 
@@ -138,6 +147,13 @@ def test_a_busy_callback_does_not_hold_back_the_answer(managed, marks):
     _, said, log = invoked(managed, marks, {"case": "busy", "busy_s": 0.5})
     assert said == ["busy callback done"]
     assert _posted_after_ms(log) < 250
+
+
+def test_the_watchdog_names_a_callback_still_running_at_the_deadline(awslambdaric, layer, marks):
+    with on_the_managed_runtime(awslambdaric, layer, marks) as function:
+        function.invoke({"case": "stuck"})  # RIE ends it at the 2 s timeout
+        log = function.wait_output("deferred callback sleep is still running")
+    assert "ms before the deadline" in log
 
 
 def test_the_same_handler_file_runs_unchanged_on_this_runtime():

@@ -61,5 +61,7 @@ def handler(event, context):
         defer(lambda: defer(say, "deferred from a callback"))
     elif case == "busy":
         defer(busy, event["busy_s"])
+    elif case == "stuck":
+        defer(time.sleep, 30)
     served_by = "lambda-ack" if "lambda_ack.startup" in sys.modules else "managed runtime"
     return {"case": case, "served_by": served_by, "request_id": context.aws_request_id}
