@@ -80,6 +80,24 @@ class Counts:
         self.ran = self.failed = self.skipped = self.discarded = self.retried = 0
         self.handed_off = 0
 
+    def text(self) -> str:
+        """For the timeline line: `callbacks_run=1 failed=0 ...`."""
+        return (
+            f"callbacks_run={self.ran} failed={self.failed} skipped={self.skipped} "
+            f"discarded={self.discarded} retried={self.retried} handed_off={self.handed_off}"
+        )
+
+    def fields(self) -> dict[str, int]:
+        """For the timeline's JSON `callbacks` object."""
+        return {
+            "run": self.ran,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "discarded": self.discarded,
+            "retried": self.retried,
+            "handedOff": self.handed_off,
+        }
+
 
 _current: Batch | None = None
 # The batch of the invocation whose code is running, in the context asyncio copies into every

@@ -55,7 +55,9 @@ def serve_one(
         raise answer.failure  # the caller has its answer; now exit
 
 
-def _log_timeline(answer: acknowledgement.Acknowledgement, counts, finished: float) -> None:
+def _log_timeline(
+    answer: acknowledgement.Acknowledgement, counts: deferred.Counts, finished: float
+) -> None:
     ack_ms = (answer.posted_at - answer.started) * 1000
     deferred_ms = (finished - answer.posted_at) * 1000
     streamed, stream_text, stream_fields = answer.streamed, "", {}
@@ -73,22 +75,14 @@ def _log_timeline(answer: acknowledgement.Acknowledgement, counts, finished: flo
         }
     logs.runtime_info(
         f"invocation done: ack_ms={ack_ms:.2f} ack_source={answer.source} {stream_text}"
-        f"deferred_ms={deferred_ms:.2f} callbacks_run={counts.ran} failed={counts.failed} "
-        f"skipped={counts.skipped} discarded={counts.discarded} retried={counts.retried} "
-        f"handed_off={counts.handed_off} cold_start={'true' if answer.cold_start else 'false'}",
+        f"deferred_ms={deferred_ms:.2f} {counts.text()} "
+        f"cold_start={'true' if answer.cold_start else 'false'}",
         {
             **stream_fields,
             "ackMs": round(ack_ms, 2),
             "ackSource": answer.source,
             "deferredMs": round(deferred_ms, 2),
-            "callbacks": {
-                "run": counts.ran,
-                "failed": counts.failed,
-                "skipped": counts.skipped,
-                "discarded": counts.discarded,
-                "retried": counts.retried,
-                "handedOff": counts.handed_off,
-            },
+            "callbacks": counts.fields(),
             "coldStart": answer.cold_start,
         },
     )

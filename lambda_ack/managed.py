@@ -128,20 +128,10 @@ class Extension:
         from lambda_ack import aio
 
         aio.settle(deadline, self.margin_ms)
+        deferred_ms = (time.perf_counter() - started) * 1000
         logs.runtime_info(
-            f"deferred work done: deferred_ms={(time.perf_counter() - started) * 1000:.2f} "
-            f"callbacks_run={counts.ran} failed={counts.failed} skipped={counts.skipped} "
-            f"discarded={counts.discarded} retried={counts.retried}",
-            {
-                "deferredMs": round((time.perf_counter() - started) * 1000, 2),
-                "callbacks": {
-                    "run": counts.ran,
-                    "failed": counts.failed,
-                    "skipped": counts.skipped,
-                    "discarded": counts.discarded,
-                    "retried": counts.retried,
-                },
-            },
+            f"deferred work done: deferred_ms={deferred_ms:.2f} {counts.text()}",
+            {"deferredMs": round(deferred_ms, 2), "callbacks": counts.fields()},
         )
 
 
