@@ -11,6 +11,7 @@ invoke returns.
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -164,3 +165,15 @@ def test_the_same_handler_file_runs_unchanged_on_this_runtime():
     assert output.index("first\n") < output.index("second\n") < output.index("third\n")
     assert "lambda-ack-deferred" not in output  # no extension of its own: the loop does it
     assert json.loads(result.body)["case"] == "order"
+
+
+def test_the_packages_also_work_as_folders_in_the_functions_zip(awslambdaric, marks, tmp_path):
+    """No layer: `runtime/` and `lambda_ack/` beside the handler, as in the function's zip."""
+    for package in ("runtime", "lambda_ack"):
+        shutil.copytree(ROOT / package, tmp_path / package)
+    shutil.copy2(HANDLERS / "app.py", tmp_path / "app.py")
+    env = {"MARKS_URL": marks.url}
+    with RIE("app.handler", tmp_path, env=env, bootstrap=awslambdaric) as function:
+        answer, said, _ = invoked(function, marks, {"case": "order"})
+    assert answer["served_by"] == "managed runtime"
+    assert said == ["first", "second", "third"]
