@@ -60,6 +60,7 @@ class LoopbackServer:
         self._changed = threading.Condition()
         self._held: set[str] = set()
         self._closed = False
+        self._answering = 0  # requests recorded, their answers not yet written
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -106,10 +107,14 @@ class LoopbackServer:
             return value
 
     def close(self) -> None:
+        """Every request recorded so far is answered first: a caller that reads a request as
+        soon as it arrives, then closes (and exits, as `./dev invoke` does), must not cut off
+        the answer its sender is still waiting for."""
         with self._changed:
             self._closed = True
             self._held.clear()
             self._changed.notify_all()
+            self._changed.wait_for(lambda: not self._answering, timeout=5.0)
         self._http.shutdown()
         self._http.server_close()
 
@@ -128,12 +133,19 @@ class LoopbackServer:
         headers = {k.lower(): v for k, v in http.headers.items()}
         with self._changed:
             self.requests.append(Request(http.command, http.path, headers, body))
+            self._answering += 1
             self._changed.notify_all()
             while self._is_held(http.path) and not self._closed:
                 self._changed.wait()
-        answer = b'{"ok": true}'
-        http.send_response(200)
-        http.send_header("Content-Type", "application/json")
-        http.send_header("Content-Length", str(len(answer)))
-        http.end_headers()
-        http.wfile.write(answer)
+        try:
+            answer = b'{"ok": true}'
+            http.send_response(200)
+            http.send_header("Content-Type", "application/json")
+            http.send_header("Content-Length", str(len(answer)))
+            http.end_headers()
+            http.wfile.write(answer)
+            http.wfile.flush()
+        finally:
+            with self._changed:
+                self._answering -= 1
+                self._changed.notify_all()
