@@ -25,9 +25,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]  # the bench's modules, as bench/run.py has them
 
-from bench.envs import bench_python, stage_runtime  # noqa: E402
+from envs import bench_python, stage_runtime  # noqa: E402
+from procstat import cpu_seconds  # noqa: E402
+from scenario import HANDLER, Spawned, awslambdaric, lambda_ack, lambda_env  # noqa: E402
+from server import Server  # noqa: E402
+
 from devtools.emulator import Emulator  # noqa: E402
 from devtools.invoke import INVOKE_PATH  # noqa: E402
 from devtools.peer_process import group_members  # noqa: E402
@@ -45,6 +49,41 @@ def pss_kib(group: int) -> int:
         except OSError:
             continue
     return total
+
+
+def tree(pid: int) -> list[int]:
+    """`pid` and every process under it (the workers a runtime forked)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            try:
+                todo += [int(child) for child in (task / "children").read_text().split()]
+            except OSError:
+                continue
+    return found
+
+
+def lean_case(runtime, python: Path, slots: int, event: dict, count: int):
+    """(inv/s, CPU µs per invocation) of `runtime` with `slots` workers on the bench's own
+    Runtime API, which answers every `/next` at once: no emulator, no callers."""
+    server = Server()
+    env = lambda_env(python, server.address, runtime.task_root, HANDLER)
+    env.update(AWS_LAMBDA_MAX_CONCURRENCY=str(slots), AWS_LAMBDA_LOG_FORMAT="JSON")
+    body = json.dumps(event).encode()
+    try:
+        with Spawned(runtime.argv, env, runtime.task_root) as spawned:
+            server.wait_idle(spawned.proc, workers=slots)
+            server.run(spawned.proc, body, 20 * slots)  # warm every worker
+            pids = tree(spawned.proc.pid)
+            before = sum(map(cpu_seconds, pids))
+            phase = server.run(spawned.proc, body, count)
+            cpu = sum(map(cpu_seconds, pids)) - before
+            elapsed_s = (phase.next_seen[-1] - phase.answered[0]) / 1e9
+            return count / elapsed_s, cpu / count * 1e6
+    finally:
+        server.close()
 
 
 def cpu_s(group: int) -> float:
@@ -113,6 +152,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--slots", type=int, nargs="+", default=[4, 16])
     parser.add_argument("--rounds", type=int, default=3, help="runs of each case; medians shown")
+    parser.add_argument("--lean-count", type=int, default=5000, help="events per lean run")
     args = parser.parse_args()
     python = bench_python()
     with tempfile.TemporaryDirectory() as tmp:
@@ -148,6 +188,31 @@ def main() -> None:
                     f"{a[0] / r[0]:>9.2f}x {a[1] / r[1]:>4.2f}x {a[2] / r[2]:>4.2f}x",
                     flush=True,
                 )
+        lean(stage, python, args)
+
+
+def lean(stage: Path, python: Path, args: argparse.Namespace) -> None:
+    """The runtimes' own pace: the bench's Runtime API hands every waiting worker an event at
+    once (no emulator, no callers, no 429), `--lean-count` events per run."""
+    ours, theirs = lambda_ack(stage), awslambdaric(stage / "task", python)
+    print(f"\nOn the bench's own Runtime API, {args.lean_count} events per run:")
+    print(f"{'case':<34}{'lambda-ack':>22}{'awslambdaric':>22}{'ratio':>14}")
+    for slots in args.slots:
+        for label, mine, theirs_event in (
+            ("trivial handler", {}, {}),
+            ("50 ms of work per invocation", {"defer_s": 0.05}, {"work_s": 0.05}),
+        ):
+            count = args.lean_count if not mine else max(slots * 20, args.lean_count // 10)
+            a = [lean_case(ours, python, slots, mine, count) for _ in range(args.rounds)]
+            r = [lean_case(theirs, python, slots, theirs_event, count) for _ in range(args.rounds)]
+            a_rate, a_cpu = (statistics.median(x[i] for x in a) for i in range(2))
+            r_rate, r_cpu = (statistics.median(x[i] for x in r) for i in range(2))
+            print(
+                f"N={slots:<3}{label:<30}{a_rate:>9.0f} inv/s {a_cpu:>5.0f} µs"
+                f"{r_rate:>9.0f} inv/s {r_cpu:>5.0f} µs"
+                f"{a_rate / r_rate:>7.2f}x {a_cpu / r_cpu:>5.2f}x",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -57,19 +57,21 @@ class _Peer:
 
 
 class Server:
-    """A Runtime API on 127.0.0.1 that serves one runtime process at a time."""
+    """A Runtime API on 127.0.0.1 that serves one runtime process at a time, which may have
+    several workers asking `/next` at once (Managed Instances, `bench/concurrency.py`)."""
 
     def __init__(self, timeout_ms: int = 60_000) -> None:
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(16)
+        self._listener.listen(64)
         self._listener.setblocking(False)
         self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._listener, selectors.EVENT_READ)
         self._timeout_ms = timeout_ms
         self._serial = 0
-        self._held: _Peer | None = None  # a `/next` the runtime is blocked in
+        self._held: list[_Peer] = []  # the `/next` requests the runtime's workers wait in
+        self._workers = 1
         self._held_ns = 0
         self._phase: Phase | None = None
         self._body = b""
@@ -81,9 +83,11 @@ class Server:
         self._selector.close()
 
     # -- what the driver calls ---------------------------------------------------------------
-    def wait_idle(self, proc: subprocess.Popen, timeout_s: float = 60.0) -> int:
-        """Block until the runtime waits in `/next`; return when that request arrived (ns)."""
+    def wait_idle(self, proc: subprocess.Popen, timeout_s: float = 60.0, workers: int = 1) -> int:
+        """Block until the runtime's `workers` wait in `/next`; return when the last of those
+        requests arrived (ns)."""
         self._left = 0
+        self._workers = workers
         self._loop(proc, timeout_s)
         return self._held_ns
 
@@ -100,13 +104,13 @@ class Server:
         With `settle` it returns once the runtime waits in `/next` again (its deferred work done);
         without, as soon as the last `/response` has arrived.
         """
-        if self._held is None:
+        if not self._held:
             raise BenchFailure("run() needs a runtime waiting in /next (call wait_idle first)")
         self._phase = Phase()
         self._body = body
         self._left = count
-        self._answer_next(self._held)
-        self._held = None
+        while self._held and self._left:
+            self._answer_next(self._held.pop(0))
         self._loop(proc, timeout_s, None if settle else count)
         phase, self._phase = self._phase, None
         return phase
@@ -126,7 +130,8 @@ class Server:
                 self._listener.accept()[0].close()
             except BlockingIOError:
                 break
-        self._held = None
+        self._held = []
+        self._workers = 1
 
     # -- the loop ----------------------------------------------------------------------------
     def _loop(self, proc: subprocess.Popen, timeout_s: float, responses: int | None = None) -> None:
@@ -134,7 +139,9 @@ class Server:
         deadline = time.monotonic() + timeout_s
         select = self._selector.select
         done = self._phase.responded if responses is not None and self._phase else None
-        while (self._held is None or self._left) and (done is None or len(done) < responses):
+        while (len(self._held) < self._workers or self._left) and (
+            done is None or len(done) < responses
+        ):
             ready = select(0.25)
             if not ready:
                 if proc.poll() is not None:
@@ -159,8 +166,8 @@ class Server:
         if not chunk:
             self._selector.unregister(peer.sock)
             peer.sock.close()
-            if self._held is peer:
-                self._held = None
+            if peer in self._held:
+                self._held.remove(peer)
             return
         peer.buf += chunk
         while self._request(peer):
@@ -211,7 +218,7 @@ class Server:
         if self._left:
             self._answer_next(peer)
         else:
-            self._held = peer
+            self._held.append(peer)
             self._held_ns = now
 
     @staticmethod

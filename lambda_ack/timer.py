@@ -1,8 +1,12 @@
 """One pending action at its time, on one daemon thread: the watchdog's and the ack guard's.
 
-Both are re-armed at every invocation, so arming is a lock and a notify, not a thread. The
-action runs holding the timer's lock: once `clear()` returns, the action has run or never will,
-which is what lets a caller decide, after it, whether the action happened.
+Both are re-armed at every invocation, so arming is a lock, not a thread, and it wakes the
+thread only when the new time comes before the one the thread already waits for: re-armed for a
+later deadline, the thread re-reads the job when its wait ends anyway. So a run of invocations
+costs one wake-up per deadline period, not two per invocation (N workers on Managed Instances
+made those wake-ups show). The action runs holding the timer's lock: once `clear()` returns,
+the action has run or never will, which is what lets a caller decide, after it, whether the
+action happened.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ class Timer:
         self._cond = threading.Condition()
         self._job: tuple[float, Callable[[], None]] | None = None  # (perf_counter time, action)
         self._thread: threading.Thread | None = None
+        self._wakes_at: float | None = None  # when the thread's wait ends; None: no end
 
     def set(self, at: float, action: Callable[[], None]) -> None:
         """Run `action()` at `at` (`time.perf_counter()`'s clock), replacing what was set."""
@@ -28,7 +33,8 @@ class Timer:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            elif self._wakes_at is None or at < self._wakes_at:
+                self._cond.notify()
 
     def clear(self) -> None:
         with self._cond:
@@ -39,12 +45,15 @@ class Timer:
             while True:
                 job = self._job
                 if job is None:
+                    self._wakes_at = None
                     self._cond.wait()
                     continue
                 at, action = job
-                left = at - time.perf_counter()
-                if left > 0:
-                    self._cond.wait(min(left, _LONGEST_WAIT_S))
+                now = time.perf_counter()
+                if at > now:
+                    wait = min(at - now, _LONGEST_WAIT_S)
+                    self._wakes_at = now + wait
+                    self._cond.wait(wait)
                     continue  # re-read: the job may have ended or changed meanwhile
                 self._job = None
                 action()
