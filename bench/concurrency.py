@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]  # the bench's modules, as bench/run.py has them
 
-from envs import bench_python, stage_runtime  # noqa: E402
+from envs import awslambdaric_bootstrap, bench_python, stage_runtime  # noqa: E402
 from procstat import cpu_seconds  # noqa: E402
 from scenario import HANDLER, Spawned, awslambdaric, lambda_ack, lambda_env  # noqa: E402
 from server import Server  # noqa: E402
@@ -35,8 +35,6 @@ from server import Server  # noqa: E402
 from devtools.emulator import Emulator  # noqa: E402
 from devtools.invoke import INVOKE_PATH  # noqa: E402
 from devtools.peer_process import group_members  # noqa: E402
-
-AWSLAMBDARIC_BOOTSTRAP = '#!/bin/sh\nexec "$LAMBDA_RUNTIME_PYTHON" -m awslambdaric "$_HANDLER"\n'
 
 
 def pss_kib(group: int) -> int:
@@ -158,9 +156,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         stage = Path(tmp) / "lambda-ack"
         task = stage_runtime(stage)
-        ric = Path(tmp) / "awslambdaric-bootstrap"
-        ric.write_text(AWSLAMBDARIC_BOOTSTRAP)
-        ric.chmod(0o755)
+        (Path(tmp) / "awslambdaric").mkdir()
+        ric = awslambdaric_bootstrap(Path(tmp) / "awslambdaric", python)
         print(
             f"{'case':<34}{'lambda-ack':>34}{'awslambdaric':>34}{'ratio':>21}\n"
             f"{'':<34}{'inv/s  PSS peak  CPU/inv':>34}{'inv/s  PSS peak  CPU/inv':>34}"

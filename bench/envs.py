@@ -38,6 +38,15 @@ def bench_python() -> Path:
     return python
 
 
+def awslambdaric_bootstrap(into: Path, python: Path) -> Path:
+    """A `bootstrap` that starts awslambdaric on `python`, as AWS's managed runtime does, for the
+    emulator or RIE (which pass the handler as `_HANDLER` or as the argument)."""
+    bootstrap = into / "bootstrap"
+    bootstrap.write_text(f'#!/bin/sh\nexec "{python}" -m awslambdaric "${{_HANDLER:-$1}}"\n')
+    bootstrap.chmod(0o755)
+    return bootstrap
+
+
 def pip(python: Path, *args: str) -> None:
     """pip from the driver's environment, installing into `python`'s (which has no pip)."""
     subprocess.run(

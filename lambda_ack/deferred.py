@@ -20,6 +20,10 @@ from lambda_ack.watchdog import watchdog
 
 log = logs.runtime_log
 
+# The safety margin before the deadline under which a callback is not started, unless
+# LAMBDA_RUNTIME_DEFER_MARGIN_MS says otherwise.
+DEFAULT_MARGIN_MS = 500
+
 
 class Callback:
     __slots__ = ("fn", "args", "kwargs", "always", "retries", "durable", "registered", "handed")

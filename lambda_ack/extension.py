@@ -13,7 +13,7 @@ import json
 import threading
 
 from lambda_ack import logs
-from lambda_ack.connection import Connection, ConnectionFailed
+from lambda_ack.connection import Connection, ConnectionFailed, Response
 
 NAME = "lambda-ack-shutdown"
 _BASE = "/2020-01-01/extension"
@@ -47,43 +47,56 @@ class ShutdownExtension:
         """Register on this thread; the function that then waits for events (to run on a
         thread of the caller's choosing), or None when there is nothing to register with. For
         the supervisor of several workers, which must fork with no thread running."""
-        headers = self._register()
-        return None if headers is None else lambda: self._wait_events(headers)
+        identifier = self._register()
+        return None if identifier is None else lambda: self._wait_events(identifier)
 
     def _run(self) -> None:
-        headers = self._register()
-        if headers is not None:
-            self._wait_events(headers)
+        identifier = self._register()
+        if identifier is not None:
+            self._wait_events(identifier)
 
-    def _register(self) -> dict[str, str] | None:
-        try:
-            response = self._conn.request(
-                "POST",
-                f"{_BASE}/register",
-                json.dumps({"events": []}).encode(),
-                {"Lambda-Extension-Name": NAME, "Content-Type": "application/json"},
-            )
-        except ConnectionFailed as e:
-            self._problem = f"no Extensions API ({e})"
-            self._settled.set()
-            return None
-        identifier = response.headers.get("lambda-extension-identifier")
-        if response.status != 200 or not identifier:
-            self._problem = f"Extensions API answered {response.status}"
-            self._conn.close()
-            self._settled.set()
-            return None
-        self.registered = True
+    def _register(self) -> str | None:
+        identifier, problem = register(self._conn, NAME, [])
+        if isinstance(problem, ConnectionFailed):
+            self._problem = f"no Extensions API ({problem})"
+        elif problem is not None:
+            self._problem = f"Extensions API answered {problem.status}"
+        self.registered = problem is None
         self._settled.set()
-        return {"Lambda-Extension-Identifier": identifier}
+        return identifier if problem is None else None
 
-    def _wait_events(self, headers: dict[str, str]) -> None:
+    def _wait_events(self, identifier: str) -> None:
         # Asking for the next event tells Lambda the extension is ready; with no subscriptions
         # the call simply stays open until the environment ends.
-        while True:
-            try:
-                response = self._conn.request("GET", f"{_BASE}/event/next", headers=headers)
-            except ConnectionFailed:
-                return
+        while (response := next_event(self._conn, identifier)) is not None:
             if response.status != 200:
                 return
+
+
+def register(conn: Connection, name: str, events: list[str]) -> tuple[str, object]:
+    """Register the internal extension `name` for `events`: (its identifier, None), or ("", what
+    went wrong: the `ConnectionFailed`, or the refusing `Response`, its connection closed)."""
+    try:
+        response = conn.request(
+            "POST",
+            f"{_BASE}/register",
+            json.dumps({"events": events}).encode(),
+            {"Lambda-Extension-Name": name, "Content-Type": "application/json"},
+        )
+    except ConnectionFailed as e:
+        return "", e
+    identifier = response.headers.get("lambda-extension-identifier", "")
+    if response.status != 200 or not identifier:
+        conn.close()
+        return "", response
+    return identifier, None
+
+
+def next_event(conn: Connection, identifier: str) -> Response | None:
+    """The extension's next event (an answer of any status), or None once the API is gone."""
+    try:
+        return conn.request(
+            "GET", f"{_BASE}/event/next", headers={"Lambda-Extension-Identifier": identifier}
+        )
+    except ConnectionFailed:
+        return None

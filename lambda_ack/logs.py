@@ -142,22 +142,36 @@ def runtime_info(message: str, fields: dict[str, object]) -> None:
     records of the `runtime` logger."""
     if not runtime_log.enabled(_INFO):
         return
-    now = time.time()
-    stamp = f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(now))}.{int(now * 1000) % 1000:03d}Z"
     write_pending = getattr(sys.stdout, "write_pending", None)
     if write_pending is not None:  # a print(..., end="") of this invocation comes first
         write_pending()
     if not _json:
-        _raw_stdout.write(f"[INFO]\t{stamp}\t{_request_id}\t{message}\n")
+        _raw_stdout.write(f"[INFO]\t{_stamp(time.time())}\t{_request_id}\t{message}\n")
         return
     import json
 
-    record = {"timestamp": stamp, "level": "INFO", "message": message, "logger": "runtime"}
+    record = runtime_record("INFO", message)
     record["requestId"] = _request_id
     if _tenant_id is not None:
         record["tenantId"] = _tenant_id
     record.update(fields)
     _raw_stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def runtime_record(level: str, message: str) -> dict[str, object]:
+    """A JSON line's fields for the runtime's own logger, as `lambda_ack.log_format` writes them
+    (the supervisor of Managed Instances workers writes its warnings with it too)."""
+    return {
+        "timestamp": _stamp(time.time()),
+        "level": level,
+        "message": message,
+        "logger": "runtime",
+    }
+
+
+def _stamp(now: float) -> str:
+    """The UTC time with milliseconds, as Lambda's log lines have it."""
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(now))}.{int(now * 1000) % 1000:03d}Z"
 
 
 def write_error(error: dict[str, object]) -> None:

@@ -25,11 +25,10 @@ import threading
 import time
 
 from lambda_ack import deferred, logs
+from lambda_ack import extension as extensions_api
 from lambda_ack.connection import Connection, ConnectionFailed
 
 NAME = "lambda-ack-deferred"
-_BASE = "/2020-01-01/extension"
-DEFAULT_MARGIN_MS = 500
 
 log = logs.runtime_log
 
@@ -50,31 +49,26 @@ class Extension:
         self._conn = Connection(host.strip("[]"), int(port))
         self._outcomes: dict[str, Outcome] = {}
         self._changed = threading.Condition()
-        self.margin_ms = int(margin) if margin.isascii() and margin.isdigit() else DEFAULT_MARGIN_MS
+        self.margin_ms = (
+            int(margin) if margin.isascii() and margin.isdigit() else deferred.DEFAULT_MARGIN_MS
+        )
         self._identifier = ""
 
     def register(self) -> bool:
-        try:
-            response = self._conn.request(
-                "POST",
-                f"{_BASE}/register",
-                json.dumps({"events": ["INVOKE"]}).encode(),
-                {"Lambda-Extension-Name": NAME, "Content-Type": "application/json"},
-            )
-        except ConnectionFailed as e:
+        self._identifier, problem = extensions_api.register(self._conn, NAME, ["INVOKE"])
+        if isinstance(problem, ConnectionFailed):
             log.error(
                 "no extension (the Extensions API cannot be reached: %s); deferred "
                 "work runs before each answer instead",
-                e,
+                problem,
             )
             return False
-        self._identifier = response.headers.get("lambda-extension-identifier", "")
-        if response.status != 200 or not self._identifier:
+        if problem is not None:
             log.error(
                 "no extension (the Extensions API refused it: HTTP %d %s); deferred work runs "
                 "before each answer instead",
-                response.status,
-                response.body[:200].decode("utf-8", "replace"),
+                problem.status,
+                problem.body[:200].decode("utf-8", "replace"),
             )
             return False
         threading.Thread(target=self._serve, name=NAME, daemon=True).start()
@@ -88,11 +82,9 @@ class Extension:
     def _serve(self) -> None:
         """Ask for an event; run the work of the invocation it names once its handler is done;
         ask again, which releases that invocation to Lambda. Whatever happens in between."""
-        headers = {"Lambda-Extension-Identifier": self._identifier}
         while True:
-            try:
-                response = self._conn.request("GET", f"{_BASE}/event/next", headers=headers)
-            except ConnectionFailed:
+            response = extensions_api.next_event(self._conn, self._identifier)
+            if response is None:
                 return  # the environment is going away
             if response.status != 200:
                 log.error("the Extensions API answered %d to event/next", response.status)
@@ -143,7 +135,7 @@ def start() -> Extension | None:
     if _extension is None:
         env = os.environ
         logs.join_managed_runtime(env.get("AWS_LAMBDA_LOG_FORMAT"), env.get("AWS_LAMBDA_LOG_LEVEL"))
-        margin = env.get("LAMBDA_RUNTIME_DEFER_MARGIN_MS", str(DEFAULT_MARGIN_MS))
+        margin = env.get("LAMBDA_RUNTIME_DEFER_MARGIN_MS", str(deferred.DEFAULT_MARGIN_MS))
         extension = Extension(env["AWS_LAMBDA_RUNTIME_API"], margin)
         if extension.register():
             _extension = extension

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sys
 
-DEFAULT_MARGIN_MS = 500
 # The managed runtime's words before an init failure, which log queries and alarms look for.
 UNHANDLED_EXCEPTION_WARNING = (
     "LAMBDA_WARNING: Unhandled exception. The most likely cause is an issue in the function code. "
@@ -136,6 +135,7 @@ def _start_shutdown_extension(api, env):
 
 
 def _init(handler_spec: str):
+    from lambda_ack.deferred import DEFAULT_MARGIN_MS
     from lambda_ack.errors import Fault
     from lambda_ack.handler import load_handler
 

@@ -177,12 +177,10 @@ def _supervise(children: list[int], wait_events) -> None:
 def _say(message: str) -> None:
     """A warning of the supervisor's own, in the JSON shape of the runtime's log lines."""
     import json
-    import time
 
-    now = time.time()
-    stamp = f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(now))}.{int(now * 1000) % 1000:03d}Z"
-    record = {"timestamp": stamp, "level": "WARNING", "message": message, "logger": "runtime"}
-    print(json.dumps(record), file=sys.stderr, flush=True)
+    from lambda_ack import logs
+
+    print(json.dumps(logs.runtime_record("WARNING", message)), file=sys.stderr, flush=True)
 
 
 def _reap(alive: set[int], block: bool) -> list[tuple[int, int]]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.envs import bench_python
+from bench.envs import awslambdaric_bootstrap, bench_python
 from devtools.loopback import LoopbackServer
 from devtools.rie import RIE
 
@@ -57,10 +57,7 @@ def marks():
 @pytest.fixture(scope="module")
 def awslambdaric(tmp_path_factory) -> Path:
     """A bootstrap that starts awslambdaric, as the managed runtime does."""
-    bootstrap = tmp_path_factory.mktemp("managed") / "bootstrap"
-    bootstrap.write_text(f'#!/bin/sh\nexec "{bench_python()}" -m awslambdaric "$1"\n')
-    bootstrap.chmod(0o755)
-    return bootstrap
+    return awslambdaric_bootstrap(tmp_path_factory.mktemp("managed"), bench_python())
 
 
 def on_the_managed_runtime(awslambdaric: Path, layer: Path, marks) -> RIE:
