@@ -45,10 +45,10 @@ from typing import TextIO
 
 from devtools import emulator_stream, function_url
 from devtools.collected import wait_for_text
-from devtools.emulator_invocation import Invocation, Timeline, error_headers, ms, trace_id
+from devtools.emulator_invocation import Invocation, Timeline, ms, trace_id
 from devtools.emulator_io import OutputPipe, reply, serve
 from devtools.emulator_process import RuntimeProcessControl
-from devtools.emulator_runtime_api import MAX_RESPONSE_BYTES, RuntimeAPIServing
+from devtools.emulator_runtime_api import RuntimeAPIServing
 from devtools.invoke import INVOKE_PATH, InvokeResult, invoke
 from devtools.ports import PortTaken, taken
 
@@ -226,7 +226,7 @@ class Emulator(RuntimeAPIServing, RuntimeProcessControl):
     def _invoke_request(self, http: BaseHTTPRequestHandler, body: bytes) -> None:
         path = http.path.split("?")[0]
         if _BUFFERED.fullmatch(path) and http.command == "POST":
-            write = _write_buffered
+            write = emulator_stream.write_buffered
         elif _STREAMING.fullmatch(path) and http.command == "POST":
             write = emulator_stream.write_eventstream
         elif path.startswith(_LAMBDA_API):
@@ -329,15 +329,6 @@ class Emulator(RuntimeAPIServing, RuntimeProcessControl):
         if self._timeline_stream is not None:
             print(timeline.line(), file=self._timeline_stream, flush=True)
         self._cond.notify_all()
-
-
-def _write_buffered(http: BaseHTTPRequestHandler, status: int, answer, headers) -> None:
-    """The Invoke API's answer; a streamed response is handed over whole, as Lambda does."""
-    if isinstance(answer, emulator_stream.Relay):
-        answer, error = emulator_stream.buffered(answer, MAX_RESPONSE_BYTES)
-        if error is not None:
-            headers = {**headers, **error_headers()}
-    reply(http, status, answer, headers)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,6 +12,8 @@ import time
 import uuid
 from dataclasses import dataclass
 
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100  # Lambda's limit for a buffered response
+
 
 @dataclass
 class Timeline:

@@ -19,12 +19,11 @@ from http.server import BaseHTTPRequestHandler
 
 from devtools import emulator_stream, peer_process
 from devtools.chunked import ChunkedBody, MalformedChunks
-from devtools.emulator_invocation import Invocation, error_headers
+from devtools.emulator_invocation import MAX_RESPONSE_BYTES, Invocation, error_headers
 from devtools.emulator_io import peer_alive, reply
 
 RUNTIME_PREFIX = "/2018-06-01/runtime"
 EXTENSION_PREFIX = "/2020-01-01/extension"
-MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100  # Lambda's limit for a buffered response
 
 
 class RuntimeAPIServing:
@@ -127,9 +126,8 @@ class RuntimeAPIServing:
     def _post_outcome(self, http, request_id: str, kind: str, body: bytes) -> None:
         with self._cond:
             inv = next((i for i in self._running if i.request_id == request_id), None)
-            if inv is not None and inv.timed_out:  # Managed Instances: it ran on past its time
-                return reply(http, 410, b'{"errorType": "InvocationTimedOut"}')
-            if inv is None:
+            # Timed out: gone, or (Managed Instances) still running past its time.
+            if inv is None or inv.timed_out:
                 if request_id in self._timed_out_ids:
                     return reply(http, 410, b'{"errorType": "InvocationTimedOut"}')
                 return reply(http, 400, b'{"errorType": "InvalidRequestID"}')

@@ -24,6 +24,9 @@ import threading
 import time
 import zlib
 
+from devtools.emulator_invocation import MAX_RESPONSE_BYTES, error_headers
+from devtools.emulator_io import reply
+
 HTTP_INTEGRATION = "application/vnd.awslambda.http-integration-response"
 _HELD_BYTES = 4 * 1024 * 1024
 
@@ -144,9 +147,18 @@ def write_function_url(http, status: int, answer, headers: dict[str, str]) -> No
         http.close_connection = True
 
 
-def buffered(answer, limit: int) -> tuple[bytes, dict[str, str] | None]:
-    """The whole stream for a buffered Invoke: (body, None), or (error payload, error headers)
-    for a mid-stream error or a stream over `limit`."""
+def write_buffered(http, status: int, answer, headers: dict[str, str]) -> None:
+    """The Invoke API's answer; a stream is handed over whole, as Lambda's Invoke gives it."""
+    if isinstance(answer, Relay):
+        answer, failed = _whole(answer, MAX_RESPONSE_BYTES)
+        if failed:
+            headers = {**headers, **error_headers()}
+    reply(http, status, answer, headers)
+
+
+def _whole(answer: Relay, limit: int) -> tuple[bytes, bool]:
+    """(the stream's bytes, False), or (an error payload, True) for a mid-stream error or a
+    stream over `limit`."""
     body = bytearray()
     for chunk in answer:
         body += chunk
@@ -156,10 +168,10 @@ def buffered(answer, limit: int) -> tuple[bytes, dict[str, str] | None]:
                 f"Response payload size exceeded maximum allowed payload size ({limit} bytes)."
             )
             error = {"errorType": "Function.ResponseSizeTooLarge", "errorMessage": message}
-            return json.dumps(error).encode(), {"X-Amz-Function-Error": "Unhandled"}
+            return json.dumps(error).encode(), True
     if answer.error_type is not None:
-        return answer.error_body or b"{}", {"X-Amz-Function-Error": "Unhandled"}
-    return bytes(body), None
+        return answer.error_body or b"{}", True
+    return bytes(body), False
 
 
 def event_message(event_type: str, payload: bytes, content_type: str) -> bytes:

@@ -48,9 +48,7 @@ def deferrable(handler: Callable[[object, object], object]) -> Callable[[object,
             )
             deferred.answering()
             if extension is not None:
-                from lambda_ack import managed
-
-                extension.handler_done(request_id, managed.Outcome(batch, reason))
+                extension.handler_done(request_id, batch, reason)
             else:  # no extension to hold the environment: the work runs now, before the answer
                 _run_now(batch, context, reason)
 

@@ -74,9 +74,12 @@ class Extension:
         threading.Thread(target=self._serve, name=NAME, daemon=True).start()
         return True
 
-    def handler_done(self, request_id: str, outcome: Outcome) -> None:
+    def handler_done(
+        self, request_id: str, batch: deferred.Batch, discard_reason: str | None
+    ) -> None:
+        """The handler of `request_id` has returned (or raised): its work may run."""
         with self._changed:
-            self._outcomes[request_id] = outcome
+            self._outcomes[request_id] = Outcome(batch, discard_reason)
             self._changed.notify_all()
 
     def _serve(self) -> None:
