@@ -57,15 +57,15 @@ class Worker:
     """What a worker process knows of its place: its index, and how to tell the others that
     init went well (the first worker only)."""
 
-    def __init__(self, index: int, go_write: int | None) -> None:
+    def __init__(self, index: int, go_write: int | None, others: int) -> None:
         self.index = index
-        self._go_write = go_write
-        self.count = 0
+        self._go_write = go_write  # the first worker's: one byte for each of the `others`
+        self._others = others
 
     def initialised(self) -> None:
         """The first worker's module is imported: the others may start theirs."""
         if self._go_write is not None:
-            os.write(self._go_write, b"g" * self.count)
+            os.write(self._go_write, b"g" * self._others)
             os.close(self._go_write)
             self._go_write = None
 
@@ -93,8 +93,8 @@ def fork_workers(count: int, register: object) -> Worker:
 
 def _import_shared() -> None:
     """The runtime's own modules, imported once here so that the N workers share their pages
-    (forked copy-on-write) instead of each importing its own copy: about 0.5 MiB of PSS per
-    worker (bench/README.md). Only the runtime's code and the standard library: the function's
+    (forked copy-on-write) instead of each importing its own copy: about 1 MiB of PSS per worker
+    (bench/README.md). Only the runtime's code and the standard library: the function's
     module is imported in each worker, after the fork, so nothing of its state is shared."""
     import json  # noqa: F401
     import logging  # noqa: F401  (most functions import it; the handler is installed later)
@@ -105,15 +105,14 @@ def _import_shared() -> None:
 def _become_worker(index: int, count: int, go_read: int, go_write: int) -> Worker:
     if index == 0:
         os.close(go_read)
-        worker = Worker(0, go_write)
-        worker.count = count - 1
+        worker = Worker(0, go_write, count - 1)
     else:
         os.close(go_write)
         got = os.read(go_read, 1)  # the first worker's module is imported, or it failed
         os.close(go_read)
         if not got:
             os._exit(0)  # the first worker failed its init and reported it: nothing to add
-        worker = Worker(index, None)
+        worker = Worker(index, None, 0)
     socket_path = os.environ.get(TELEMETRY_SOCKET)
     if socket_path:
         _redirect_output(socket_path)
