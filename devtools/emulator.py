@@ -260,8 +260,9 @@ class Emulator(RuntimeAPIServing, RuntimeProcessControl):
         except OSError:
             if isinstance(answer, emulator_stream.Relay):
                 answer.abandon()
+        written = time.perf_counter()  # before the lock, which the runtime's side may hold
         with self._cond:
-            inv.written = time.perf_counter()
+            inv.written = written
             self._record_if_done(inv)
 
     def _next_headers(self, request_headers) -> dict[str, str]:
