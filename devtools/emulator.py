@@ -256,11 +256,11 @@ class Emulator(RuntimeAPIServing, RuntimeProcessControl):
         }
         # The caller may have gone away; the invocation goes on regardless, as on Lambda.
         try:
-            write(http, status, answer, headers)
+            written = write(http, status, answer, headers)
         except OSError:
+            written = time.perf_counter()
             if isinstance(answer, emulator_stream.Relay):
                 answer.abandon()
-        written = time.perf_counter()  # before the lock, which the runtime's side may hold
         with self._cond:
             inv.written = written
             self._record_if_done(inv)

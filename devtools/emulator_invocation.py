@@ -23,7 +23,7 @@ class Timeline:
     status: str  # ok | error | timeout | exited | init error | no response
     timed_out: bool
     cold_start: bool
-    ack_ms: float  # invoke received -> caller's answer written (queue and init included)
+    ack_ms: float  # invoke received -> the end of the caller's answer going out (queue, init)
     deferred_ms: float | None  # response posted (streamed: its end) -> runtime back on /next
     queued_ms: float  # invoke received -> event handed to the runtime (init included when cold)
     duration_ms: float | None  # handed over -> ended: what the timeout applies to

@@ -7,6 +7,7 @@ import os
 import select
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler
 
 from devtools.loopback import QuietHTTPServer
@@ -82,10 +83,14 @@ def serve(handle, port: int) -> QuietHTTPServer:
 
 def reply(
     http: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str] | None = None
-) -> None:
+) -> float:
+    """Answer; returns when it began to go out (`perf_counter`): no peer can have read all of
+    it before then, whatever thread gets the GIL once it is out."""
     http.send_response(status)
     for name, value in (headers or {"Content-Type": "application/json"}).items():
         http.send_header(name, value)
     http.send_header("Content-Length", str(len(body)))
+    sent = time.perf_counter()
     http.end_headers()
     http.wfile.write(body)
+    return sent

@@ -97,7 +97,7 @@ class Relay:
 
 
 # -- the three ways a caller reads an answer ---------------------------------------------------
-def write_eventstream(http, status: int, answer, headers: dict[str, str]) -> None:
+def write_eventstream(http, status: int, answer, headers: dict[str, str]) -> float:
     """InvokeWithResponseStream: a buffered answer is one chunk, an `/error` is the
     `InvokeComplete`'s error, as Lambda sends them. The body is always eventstream-framed; the
     Content-Type header is the function's, which the SDK reports as `ResponseStreamContentType`."""
@@ -114,10 +114,10 @@ def write_eventstream(http, status: int, answer, headers: dict[str, str]) -> Non
             out.write(event_message("PayloadChunk", answer, "application/octet-stream"))
         complete = _complete(None, None)
     out.write(event_message("InvokeComplete", complete, "application/json"))
-    out.end()
+    return out.end()
 
 
-def write_function_url(http, status: int, answer, headers: dict[str, str]) -> None:
+def write_function_url(http, status: int, answer, headers: dict[str, str]) -> float:
     """A Function URL in RESPONSE_STREAM mode; a buffered answer is translated as Lambda
     translates a handler's return value (`devtools.function_url`)."""
     from devtools.function_url import http_answer
@@ -142,18 +142,18 @@ def write_function_url(http, status: int, answer, headers: dict[str, str]) -> No
     for chunk in chunks:
         out.write(chunk)
     if answer.error_type is None:
-        out.end()
-    else:  # the body is cut off: no final chunk, and the connection closes
-        http.close_connection = True
+        return out.end()
+    http.close_connection = True  # the body is cut off: no final chunk, and the connection closes
+    return time.perf_counter()
 
 
-def write_buffered(http, status: int, answer, headers: dict[str, str]) -> None:
+def write_buffered(http, status: int, answer, headers: dict[str, str]) -> float:
     """The Invoke API's answer; a stream is handed over whole, as Lambda's Invoke gives it."""
     if isinstance(answer, Relay):
         answer, failed = _whole(answer, MAX_RESPONSE_BYTES)
         if failed:
             headers = {**headers, **error_headers()}
-    reply(http, status, answer, headers)
+    return reply(http, status, answer, headers)
 
 
 def _whole(answer: Relay, limit: int) -> tuple[bytes, bool]:
@@ -244,6 +244,9 @@ class _ChunkedWriter:
             self._wfile.write(b"%x\r\n" % len(data) + data + b"\r\n")
             self._wfile.flush()
 
-    def end(self) -> None:
+    def end(self) -> float:
+        """The final chunk; returns when it began to go out, as `reply` does."""
+        sent = time.perf_counter()
         self._wfile.write(b"0\r\n\r\n")
         self._wfile.flush()
+        return sent
