@@ -159,14 +159,24 @@ def _init(handler_spec: str):
 
 
 def _put_task_root_first(task_root: str) -> None:
-    """sys.path as the managed runtime has it: the function's code first, then layers.
+    """sys.path as the managed runtime has it: the function's code first, then layers, then
+    the rest (the runtime's own folders, from PYTHONPATH or site-packages).
 
-    The function's code comes before the runtime's own directories (PYTHONPATH), so its module
-    names win: a `runtime.py` of its own is what `import runtime` gives it. A working directory
-    first on the path (PYTHONPATH may name it) goes: a local run may start elsewhere than
-    LAMBDA_TASK_ROOT, and the user's code must win over whatever lies there.
+    The function's code comes before the runtime's own directories, so its module names win: a
+    `runtime.py` of its own is what `import runtime` gives it. The working directory that Python
+    itself put first (`python -m lambda_ack` without `-P`, as a container image may start it)
+    goes: a local run may start elsewhere than LAMBDA_TASK_ROOT, and the user's code must win
+    over whatever lies there. It stays when it is where this runtime was found: removing it
+    would lose `runtime`, the names handlers import. An entry that PYTHONPATH named is never
+    removed (with `-P`, which `bootstrap` passes, Python adds none of its own).
     """
-    if sys.path and sys.path[0] == os.getcwd():
+    home = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if (
+        not sys.flags.safe_path
+        and sys.path
+        and sys.path[0] in ("", os.getcwd())
+        and os.path.abspath(sys.path[0]) != home
+    ):
         del sys.path[0]
     layers = [
         path

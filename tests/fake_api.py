@@ -240,7 +240,10 @@ class RuntimeProcess:
         env: dict[str, str] | None = None,
         bootstrap: Path = ROOT / "bootstrap",
         cwd: Path = HANDLERS,
+        command: list[str] | None = None,
     ) -> None:
+        """`command` replaces `[bootstrap]`: the runtime started another way users start it
+        (`python -m lambda_ack`, as an image's entrypoint)."""
         full_env = lambda_env(
             HANDLERS,
             {
@@ -256,7 +259,7 @@ class RuntimeProcess:
         self.lines: list[str] = []
         self._changed = threading.Condition()
         self.proc = subprocess.Popen(
-            [str(bootstrap)],
+            command or [str(bootstrap)],
             env=full_env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
