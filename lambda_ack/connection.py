@@ -96,21 +96,30 @@ class Connection:
         """Send a chunked request, each chunk as `chunks` yields it, then the trailers that
         `trailers()` gives once it is exhausted; read the answer and close the connection.
 
-        It goes on the connection `/next` has just used (not idle, so not one the peer may have
-        dropped), and ends it, as the Runtime API asks after a stream. `chunks` must not raise:
-        what it yields is sent, and a failure of its source belongs in the trailers.
+        It goes on the connection `/next` used, which was idle while the handler ran: one the
+        peer has closed meanwhile is replaced before anything is sent, and a first write that
+        finds it gone is made again on a fresh one (a stream cannot be sent again once any of
+        it may have reached the peer, so only the first). The connection is closed after the
+        stream, as the Runtime API asks. `chunks` must not raise: what it yields is sent, and a
+        failure of its source belongs in the trailers.
         """
         pending = self._head(method, path, headers, b"Transfer-Encoding: chunked")
         try:
+            self._drop_if_closed()
             sock = self._sock or self._open()
+            first = True
             for chunk in chunks:
-                size = b"%x\r\n" % len(chunk)
-                if len(chunk) < 65536:
-                    sock.sendall(pending + size + chunk + b"\r\n")
-                else:  # skip copying a large chunk just to frame it
-                    sock.sendall(pending + size)
-                    sock.sendall(chunk)
-                    sock.sendall(b"\r\n")
+                frames = _frames(pending, chunk)
+                if first:
+                    first = False
+                    try:
+                        _send(sock, frames)
+                    except OSError:  # the peer had dropped it: nothing of the stream arrived
+                        self.close()
+                        sock = self._open()
+                        _send(sock, frames)
+                else:
+                    _send(sock, frames)
                 pending = b""
             tail = b"".join(
                 f"{name}: {value}\r\n".encode("latin-1") for name, value in trailers().items()
@@ -123,6 +132,20 @@ class Connection:
             raise ConnectionFailed(f"{method} {path}: {e}") from e
         finally:
             self.close()
+
+    def _drop_if_closed(self) -> None:
+        """Close the kept-alive socket if the peer has closed its end (or sent what no request
+        asked for): a non-blocking peek, one system call."""
+        sock = self._sock
+        if sock is None:
+            return
+        try:
+            sock.recv(1, _socket.MSG_PEEK | _socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return  # open, and nothing unasked for to read
+        except OSError:
+            pass
+        self.close()
 
     def _head(
         self, method: str, path: str, headers: dict[str, str] | None, framing: bytes | None
@@ -256,3 +279,16 @@ class Connection:
             parts.append(chunk)
         self.close()
         return b"".join(parts)
+
+
+def _frames(pending: bytes, chunk: bytes) -> tuple[bytes, ...]:
+    """One chunk of a chunked body, after what is `pending` (the request head, for the first)."""
+    size = b"%x\r\n" % len(chunk)
+    if len(chunk) < 65536:
+        return (pending + size + chunk + b"\r\n",)
+    return (pending + size, chunk, b"\r\n")  # skip copying a large chunk just to frame it
+
+
+def _send(sock: _socket.socket, frames: tuple[bytes, ...]) -> None:
+    for frame in frames:
+        sock.sendall(frame)

@@ -54,11 +54,20 @@ class Stream:
         self.http = http
 
     def prelude(self) -> bytes:
-        """What precedes the body in the HTTP form: the JSON metadata and its delimiter."""
+        """What precedes the body in the HTTP form: the JSON metadata and its delimiter. A
+        `Runtime.MarshalError` when the status, headers or cookies are not JSON (a header value
+        that is a `datetime`): taken before anything is sent, so the caller gets that error."""
         import json
 
         meta = {"statusCode": self.status_code, "headers": self.headers, "cookies": self.cookies}
-        return json.dumps(meta).encode() + b"\0" * 8
+        try:
+            return json.dumps(meta, allow_nan=False).encode() + b"\0" * 8
+        except (TypeError, ValueError, RecursionError) as e:
+            from lambda_ack.errors import MARSHAL_ERROR, Fault
+
+            raise Fault(
+                MARSHAL_ERROR, f"Unable to marshal the Stream's status, headers or cookies: {e}"
+            ) from None
 
     def wire_content_type(self) -> str:
         return HTTP_INTEGRATION if self.http else self.content_type

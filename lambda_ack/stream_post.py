@@ -42,10 +42,11 @@ def post(
     failure (from before the first chunk) is for the caller to post as an ordinary error."""
     chunks = _chunks(stream.body)
     try:
+        head = stream.prelude() if stream.http else b""
         first = next(chunks, b"")
     except BaseException as e:
         return None, e
-    body = _Body(chunks, (stream.prelude() if stream.http else b"") + first, started, figures)
+    body = _Body(chunks, head + first, started, figures, invocation.request_id)
     try:
         status = api.post_stream(invocation, stream.wire_content_type(), body, body.trailers)
     except OSError as e:  # the connection broke mid-stream: the caller has what arrived
@@ -60,12 +61,18 @@ class _Body:
     at the size limit, and turns a failure of the user's body into the stream's trailers."""
 
     def __init__(
-        self, chunks: Iterator[bytes], head: bytes, started: float, figures: Streamed
+        self,
+        chunks: Iterator[bytes],
+        head: bytes,
+        started: float,
+        figures: Streamed,
+        request_id: str,
     ) -> None:
         self._chunks = chunks
         self._head = head
         self._started = started
         self._figures = figures
+        self._request_id = request_id
         self.failure: BaseException | None = None
 
     def __iter__(self) -> Iterator[bytes]:
@@ -106,7 +113,7 @@ class _Body:
 
         from lambda_ack import errors
 
-        payload = errors.from_exception(self.failure, "")
+        payload = errors.from_exception(self.failure, self._request_id)
         logs.write_error(payload)
         return {
             ERROR_TYPE_HEADER: error_type(self.failure),

@@ -68,6 +68,11 @@ class FakeRuntimeAPI:
         self.scripted: dict[str, list[tuple[int, bytes]]] = {}
         self._ids = itertools.count(1)
         self.keep_streams = True
+        # `hang_up_after_next()`: the next /next answer's connection is closed by this side
+        # once answered; `hung_up` is set when it is (a handler can wait for it at /wait/hung-up).
+        self._hang_up_next = False
+        self._hanging: set[object] = set()
+        self.hung_up = threading.Event()
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -83,7 +88,13 @@ class FakeRuntimeAPI:
             def do_POST(self):
                 api._serve(self, "POST")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def shutdown_request(self, request):
+                super().shutdown_request(request)
+                if request in api._hanging:
+                    api.hung_up.set()
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.address = f"127.0.0.1:{self.server.server_address[1]}"
         # A short poll: `shutdown()` waits up to one interval, half a second by default.
@@ -117,6 +128,11 @@ class FakeRuntimeAPI:
         sent = {k: v for k, v in sent.items() if v is not None}
         self.events.put((sent, json.dumps(event).encode() if body is None else body))
         return request_id
+
+    def hang_up_after_next(self) -> None:
+        """Close the connection of the next /next answer once it is sent, as a Runtime API may
+        drop a kept-alive connection while the handler runs."""
+        self._hang_up_next = True
 
     def release(self) -> None:
         """Answer the requests scripted with HOLD."""
@@ -177,13 +193,21 @@ class FakeRuntimeAPI:
         if http.path == "/2020-01-01/extension/event/next" and self.extensions:
             self.events_closed.wait()  # no subscriptions: stays open while the process lives
             return
+        if http.path == "/wait/hung-up":
+            self.hung_up.wait(10)
+            return self._answer(http, 200, b"")
         if method == "GET" and suffix == "/invocation/next":
             item = self.events.get()
             if item is None:
                 self.events.put(None)
                 return self._answer(http, 500, b'{"errorMessage":"server closing"}')
             headers, event = item
-            return self._answer(http, 200, event, headers)
+            self._answer(http, 200, event, headers)
+            if self._hang_up_next:
+                self._hang_up_next = False
+                self._hanging.add(http.request)
+                http.close_connection = True
+            return
         if method == "POST":
             return self._answer(http, 202, b'{"status":"OK"}')
         self._answer(http, 404, b"not found")

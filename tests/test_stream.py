@@ -218,3 +218,52 @@ def test_json_logs_give_the_streams_figures(runtime):
     stream = done["stream"]
     assert stream["bytes"] == 33 and stream["ttfbMs"] > 0 and stream["streamMs"] >= 0
     assert done["ackSource"] == "return"
+
+
+@pytest.mark.parametrize("value", ["datetime", "decimal"])
+@pytest.mark.parametrize("how", ["return", "ack"])
+def test_a_prelude_json_cannot_write_is_an_ordinary_error_and_the_runtime_serves_on(
+    runtime, value, how
+):
+    api, proc = runtime("streams.unencodable_prelude")
+    request_id = api.push({"value": value, "how": how})
+    outcome = api.outcome(request_id)
+    assert outcome.path.endswith("/error"), outcome
+    error = outcome.json()
+    assert error["errorType"] == "Runtime.MarshalError"
+    assert "X-When" not in error["errorMessage"]  # the message names the fault, not the value
+    assert "Unable to marshal the Stream's status, headers or cookies" in error["errorMessage"]
+    assert "discarded=1" in done_line(proc, request_id)
+    # Nothing was streamed, and the process lives on: the next event is served.
+    assert not any(r.chunks for r in api.records)
+    assert api.outcome(api.push({"value": value, "how": how})).path.endswith("/error")
+    assert proc.proc.poll() is None
+    assert not any(r.path.startswith("/mark/") for r in api.records)
+
+
+def test_a_stream_survives_a_connection_the_runtime_api_closed_while_the_handler_ran(runtime):
+    """Scripted: the API closes the kept-alive connection of the `/next` it answered, and the
+    handler returns its Stream only once that is done; a buffered answer would be retried on a
+    fresh connection, and so is the stream, since none of it had reached the peer."""
+    api, proc = runtime("streams.after_a_hang_up")
+    api.hang_up_after_next()
+    request_id = api.push({})
+    response = completed(api, response_of(api, request_id))
+    assert response.body == b"still delivered" and not response.trailers
+    mark_of(api, "after-stream")
+    (served,) = [r for r in api.records if r.path == f"{PREFIX}/invocation/next"][:1]
+    assert response.peer_port != served.peer_port  # a fresh connection carried it
+    assert api.outcome(api.push({})).path.endswith("/response")  # and the runtime goes on
+
+
+def test_an_error_after_the_first_byte_carries_the_request_id_in_trailer_and_log(runtime):
+    api, proc = runtime("streams.fails_mid_stream", AWS_LAMBDA_LOG_FORMAT="JSON")
+    request_id = api.push({})
+    response = completed(api, response_of(api, request_id))
+    _, error = decoded_trailers(response)
+    assert error["requestId"] == request_id
+    output = proc.wait_output('"errorType": "ValueError"')
+    logged = next(
+        json.loads(line) for line in output.splitlines() if '"errorType": "ValueError"' in line
+    )
+    assert logged["level"] == "ERROR" and logged["requestId"] == request_id

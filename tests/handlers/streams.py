@@ -2,6 +2,9 @@
 Runtime API address), so "after the last byte" is read off one timeline."""
 
 import asyncio
+import datetime
+import decimal
+import os
 import resource
 import urllib.request
 
@@ -126,3 +129,24 @@ def ack_inside_the_body(event, context):
             yield f"refused: {e}"
 
     runtime.ack(Stream(rows(), http=False))
+
+
+UNENCODABLE = {"datetime": datetime.datetime(2026, 12, 4), "decimal": decimal.Decimal("1.5")}
+
+
+def unencodable_prelude(event, context):
+    """A header value JSON cannot write, returned or passed to `ack()`."""
+    defer(mark, "discarded")
+    stream = Stream(iter([b"never sent"]), headers={"X-When": UNENCODABLE[event["value"]]})
+    if event["how"] == "ack":
+        runtime.ack(stream)  # raises: the caller got the error instead
+        mark("after-a-failed-ack")
+    return stream
+
+
+def after_a_hang_up(event, context):
+    """Returns its stream once the Runtime API has closed the connection `/next` used."""
+    address = os.environ["AWS_LAMBDA_RUNTIME_API"]
+    urllib.request.urlopen(f"http://{address}/wait/hung-up", timeout=10).read()
+    defer(mark, "after-stream")
+    return Stream(iter([b"still ", b"delivered"]), http=False)
