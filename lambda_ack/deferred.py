@@ -26,7 +26,18 @@ DEFAULT_MARGIN_MS = 500
 
 
 class Callback:
-    __slots__ = ("fn", "args", "kwargs", "always", "retries", "durable", "registered", "handed")
+    __slots__ = (
+        "fn",
+        "args",
+        "kwargs",
+        "always",
+        "retries",
+        "encoded",
+        "registered",
+        "attempts",
+        "claimed",
+        "settled",
+    )
 
     def __init__(
         self,
@@ -35,16 +46,24 @@ class Callback:
         kwargs: dict,
         always: bool,
         retries: int = 0,
-        durable: bool = False,
+        encoded: str | None = None,
     ) -> None:
         self.fn = fn
         self.args = args
         self.kwargs = kwargs
         self.always = always
         self.retries = retries
-        self.durable = durable
-        self.registered = time.time() if durable else 0.0
-        self.handed = False  # sent to the hand-off queue (or logged to run by hand): once
+        # A durable callback's arguments as JSON, taken when it was deferred: what a hand-off
+        # sends, whatever the callback later does to the objects it was given.
+        self.encoded = encoded
+        self.registered = time.time() if encoded is not None else 0.0
+        self.attempts = 0  # attempts started, for the hand-off's count
+        self.claimed = False  # a hand-off of it has begun (`lambda_ack.durable`)
+        self.settled = False  # handed off, or logged to run again: nothing more is owed
+
+    @property
+    def durable(self) -> bool:
+        return self.encoded is not None
 
     @property
     def name(self) -> str:
@@ -141,9 +160,8 @@ def defer(
         )
     if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
         raise TypeError(f"defer(retries=...) needs a whole number >= 0, got {retries!r}")
-    if durable:
-        durable_work.check(fn, args, kwargs)
-    callback = Callback(fn, args, kwargs, always, retries, durable)
+    encoded = durable_work.encode(fn, args, kwargs) if durable else None
+    callback = Callback(fn, args, kwargs, always, retries, encoded)
     with _lock:
         batch = caller_batch()
         accepted = batch is not None and not batch.closed
@@ -258,22 +276,27 @@ def run_batch(
             left = deadline_ms - int(time.time() * 1000)
             if left < margin_ms:
                 why = f"{left} ms left before the deadline, under the {margin_ms} ms safety margin"
-                if callback.durable:
+                if callback.durable and durable_work.hand_off(
+                    callback, batch, i, f"not started: {why}"
+                ):
                     counts.handed_off += 1
-                    durable_work.hand_off(callback, batch, i, 0, f"not started: {why}")
                     continue
-                counts.skipped += 1
-                log.warning("deferred callback %s skipped: %s", callback.name, why)
+                counts.skipped += 1  # a durable one not sent was logged to run again
+                if not callback.durable:
+                    log.warning("deferred callback %s skipped: %s", callback.name, why)
                 continue
             counts.ran += 1
             durable_work.watch(callback, batch, i, deadline_ms, counts)
             try:
-                attempts = retrying.run(callback, deadline_ms, margin_ms, counts)
-                if attempts and callback.durable and not callback.handed:
-                    counts.handed_off += 1
-                    durable_work.hand_off(
-                        callback, batch, i, attempts, f"failed {attempts} attempt(s)"
+                failed = retrying.run(callback, deadline_ms, margin_ms, counts)
+                if (
+                    failed
+                    and callback.durable
+                    and durable_work.hand_off(
+                        callback, batch, i, f"failed {callback.attempts} attempt(s)"
                     )
+                ):
+                    counts.handed_off += 1
             except PROCESS_EXITS as e:
                 counts.failed += 1
                 log.exception("deferred callback %s raised %s", callback.name, type(e).__name__)
@@ -305,8 +328,12 @@ def hand_off_unfinished(reason: str, within_s: float) -> None:
     first = max(batch.position - 1, 0)
     until = time.monotonic() + within_s  # one budget for them all: the grace period's
     for position, callback in enumerate(batch.callbacks[first:], first + 1):
-        if callback.durable and not callback.handed:
-            durable_work.hand_off(callback, batch, position, 0, reason, until - time.monotonic())
+        # A hand-off begun and not settled (the send SIGTERM interrupted, or one still under
+        # way on the watchdog's thread) is made again: at least once, never lost.
+        if callback.durable and not callback.settled:
+            durable_work.hand_off(
+                callback, batch, position, reason, until - time.monotonic(), again=True
+            )
 
 
 def _skip_rest(rest: list[Callback], counts: Counts, reason: str) -> None:

@@ -4,10 +4,12 @@ Filtering the streams rather than log records covers `print`, `logging` at any l
 own "--- Logging error ---" reports (stderr) and the runtime's error blocks alike. Two kinds of
 secret are masked:
 - known values: the contents of SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN, SLACK_APP_TOKEN,
-  SLACK_CLIENT_SECRET, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, and of any variable named in
-  LAMBDA_RUNTIME_REDACT (comma-separated), also in the escaped forms Python and the runtime
-  write them in: newlines as carriage returns (Text logs), JSON string escapes (JSON logs, and
-  a JSON log of a printed dict), `repr` escapes (a printed dict or list);
+  SLACK_CLIENT_SECRET, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, LAMBDA_RUNTIME_HANDOFF_KEY,
+  and of any variable named in LAMBDA_RUNTIME_REDACT (comma-separated), also in the escaped
+  forms Python and the runtime write them in: newlines as carriage returns (Text logs), JSON
+  string escapes (JSON logs, and a JSON log of a printed dict), JSON escapes applied twice (a
+  JSON log of a line holding JSON, such as a hand-off message), `repr` escapes (a printed dict
+  or list);
 - shapes: Slack tokens (`xoxb-…`, `xoxp-…`, `xapp-…`…) and AWS access key ids (`AKIA…`, `ASIA…`).
 
 A secret split across two writes is still masked: a write is passed on only up to its last
@@ -35,6 +37,7 @@ SECRET_VARIABLES = (
     "SLACK_CLIENT_SECRET",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
+    "LAMBDA_RUNTIME_HANDOFF_KEY",
 )
 _SHAPES = (
     r"\bxox[a-z]-[A-Za-z0-9-]{8,}",
@@ -53,14 +56,17 @@ def secret_values(env: os._Environ[str] | dict[str, str]) -> set[str]:
 
 def written_forms(value: str) -> set[str]:
     """`value` as it appears in what the process writes, however Python or the runtime escaped
-    it on the way: as it is, Text logs' `\\r` for newlines, JSON (both ASCII modes), `repr`, and
-    JSON of a `repr` (a JSON log record of a printed dict)."""
+    it on the way: as it is, Text logs' `\\r` for newlines, JSON (both ASCII modes), `repr`, JSON
+    of a `repr` (a JSON log record of a printed dict), and JSON of JSON (a JSON log record of a
+    line that holds JSON: a hand-off message logged to run again)."""
     text = value.replace("\n", "\r")
     as_repr = repr(value)[1:-1]
     forms = {value, text, as_repr}
     for form in (value, as_repr):
-        forms.add(json.dumps(form, ensure_ascii=False)[1:-1])
-        forms.add(json.dumps(form)[1:-1])
+        for once in (json.dumps(form, ensure_ascii=False)[1:-1], json.dumps(form)[1:-1]):
+            forms.add(once)
+            forms.add(json.dumps(once, ensure_ascii=False)[1:-1])
+            forms.add(json.dumps(once)[1:-1])
     return forms
 
 

@@ -18,16 +18,18 @@ log = logs.runtime_log
 _BACKOFF_FIRST_S, _BACKOFF_MAX_S = 0.1, 5.0
 
 
-def run(callback, deadline_ms: int, margin_ms: int, counts) -> int:
-    """Run `callback`, retrying as it asks; 0 when it succeeded, else the attempts made."""
+def run(callback, deadline_ms: int, margin_ms: int, counts) -> bool:
+    """Run `callback`, retrying as it asks; True when its last attempt failed. Each attempt
+    started is counted in `callback.attempts` (a hand-off says how many were made)."""
     attempts = callback.retries + 1
     attempt = 1
     while True:
+        callback.attempts = attempt
         try:
             result = callback.fn(*callback.args, **callback.kwargs)
             if hasattr(type(result), "__await__"):
                 aio.run(result)
-            return 0
+            return False
         except PROCESS_EXITS:
             raise
         except BaseException:  # asyncio.CancelledError too: that callback's failure only
@@ -38,7 +40,7 @@ def run(callback, deadline_ms: int, margin_ms: int, counts) -> int:
                 counts.failed += 1
                 why = "" if delay_s is None else ", no time left to retry before the deadline"
                 log.exception("deferred callback %s failed%s%s", callback.name, of, why)
-                return attempt
+                return True
             counts.retried += 1
             log.warning(
                 "deferred callback %s failed%s; retrying in %.2f s",

@@ -154,6 +154,7 @@ def _init(handler_spec: str):
     if os.environ.get("LAMBDA_RUNTIME_HANDOFF_QUEUE_URL"):
         from lambda_ack import handoff
 
+        handoff.key()  # a queue without its signing key is the init error
         handler = handoff.consuming(handler)  # the same function runs what it handed off
     return handler, int(margin)
 

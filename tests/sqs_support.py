@@ -5,6 +5,7 @@ them."""
 from __future__ import annotations
 
 import logging
+import secrets
 import uuid
 from types import SimpleNamespace
 
@@ -35,8 +36,14 @@ def sqs(moto_url):
         aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
     )
     queue = client.create_queue(QueueName=f"handoff-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-    env = {**CREDENTIALS, "AWS_ENDPOINT_URL": moto_url, "LAMBDA_RUNTIME_HANDOFF_QUEUE_URL": queue}
-    return SimpleNamespace(client=client, queue=queue, env=env)
+    key = secrets.token_urlsafe(32)  # the function's own: signs its hand-off messages
+    env = {
+        **CREDENTIALS,
+        "AWS_ENDPOINT_URL": moto_url,
+        "LAMBDA_RUNTIME_HANDOFF_QUEUE_URL": queue,
+        "LAMBDA_RUNTIME_HANDOFF_KEY": key,
+    }
+    return SimpleNamespace(client=client, queue=queue, env=env, key=key)
 
 
 def received(sqs, count: int, output: str = "") -> list[dict]:
@@ -97,3 +104,58 @@ def drain_once(sqs, deliver) -> bool:
         else:
             sqs.client.delete_message(QueueUrl=sqs.queue, ReceiptHandle=message["ReceiptHandle"])
     return True
+
+
+class FirstRequestHeld:
+    """A stand-in between the runtime and moto: the first request it gets is never answered
+    (a send cut off mid-way), every later one is passed to moto and its answer back. `held` is
+    set when the first has arrived."""
+
+    def __init__(self, moto_url: str) -> None:
+        import threading
+        import urllib.error
+        import urllib.request
+        from http.server import BaseHTTPRequestHandler
+
+        from devtools.loopback import QuietHTTPServer
+
+        self.held = threading.Event()
+        self._closed = threading.Event()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if not proxy.held.is_set():
+                    proxy.held.set()
+                    proxy._closed.wait()
+                    return
+                skipped = {"host", "content-length", "connection"}
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in skipped}
+                forwarded = urllib.request.Request(moto_url + self.path, body, headers)
+                try:
+                    answer = urllib.request.urlopen(forwarded, timeout=10)
+                except urllib.error.HTTPError as error:
+                    answer = error
+                data = answer.read()
+                self.send_response(answer.status)
+                for name, value in answer.headers.items():
+                    if name.lower() not in skipped | {"transfer-encoding", "date", "server"}:
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._http = QuietHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._http.server_address[1]}"
+        threading.Thread(target=self._http.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._closed.set()
+        self._http.shutdown()
+        self._http.server_close()
