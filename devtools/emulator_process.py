@@ -28,7 +28,9 @@ class RuntimeProcessControl:
         env.update(AWS_LAMBDA_RUNTIME_API=self.runtime_api_address, _HANDLER=self.handler)
         if self.max_concurrency > 1:  # what Lambda sets on Managed Instances
             env.update(
-                AWS_LAMBDA_MAX_CONCURRENCY=str(self.max_concurrency), AWS_LAMBDA_LOG_FORMAT="JSON"
+                AWS_LAMBDA_MAX_CONCURRENCY=str(self.max_concurrency),
+                AWS_LAMBDA_LOG_FORMAT="JSON",
+                AWS_LAMBDA_INITIALIZATION_TYPE="lambda-managed-instances",
             )
         self._seen_workers.clear()
         try:

@@ -24,6 +24,8 @@ Decisions:
   and then works for 5 s makes Slack show `dispatch_failed` there and works here.
 - The ack guard (`lambda_ack.slack.guard`, on by default) posts a fallback when no `ack()` came
   2.5 s after the request, and sends the listener's late acknowledgement to its `response_url`.
+  It is armed by a middleware after Bolt's own signature check, so an unverified request never
+  gets the guard's 200.
 - A request this environment has handled is answered 200 and not dispatched again (Slack's
   retries; the same at-most-once store as `SlackApp`), once Bolt has verified its signature.
 - Bolt reads "run only this lazy function" from two request headers, which the signature does
@@ -52,6 +54,8 @@ from lambda_ack.slack.guard import DEFAULT_AFTER_MS, AckGuard, deliver_late, mes
 
 __all__ = ["DeferredLazyListenerRunner", "SlackRequestHandler"]
 
+# Where the adapter leaves the ack guard for the middleware to arm, in the request's context.
+_ARM_GUARD = "lambda_ack_arm_guard"
 # Headers by which Bolt's own adapter tells its re-invocations which lazy function to run.
 _LAZY_MARKERS = frozenset({"x-slack-bolt-lazy-only", "x-slack-bolt-lazy-function-name"})
 
@@ -167,7 +171,9 @@ class SlackRequestHandler:
         bolt_request.context["ack"] = _PostingAck()
         body = bolt_request.body
         kind = "event" if body.get("type") == "event_callback" else _kind(body)
-        self._guard.watch(
+        # Armed by the middleware below, once Bolt has verified the signature: a forged request
+        # on a cold start past the guard's delay must get Bolt's 401, not the guard's 200.
+        bolt_request.context[_ARM_GUARD] = lambda: self._guard.watch(
             answer,
             lambda late: deliver_late(kind, body.get("response_url"), message_of(late.body)),
         )
@@ -194,8 +200,8 @@ class _PostingAck(Ack):
 
 def _at_most_once(seen: SeenRequests) -> Callable[..., object]:
     """Bolt middleware, run after its signature check: a request already handled here is
-    answered 200 and not dispatched again. A function: Bolt passes middleware its arguments by
-    name."""
+    answered 200 and not dispatched again; a new one has the ack guard armed for it. A
+    function: Bolt passes middleware its arguments by name."""
 
     def at_most_once(req: BoltRequest, resp: BoltResponse, next: Callable[[], object]):
         key = key_of(req.body.get("event_id"), req.raw_body.encode())
@@ -205,6 +211,9 @@ def _at_most_once(seen: SeenRequests) -> Callable[..., object]:
                 "duplicate request ignored (%s, retry %s)", key, retry
             )
             return BoltResponse(status=200, body="", headers={"x-slack-no-retry": "1"})
+        arm_guard = req.context.get(_ARM_GUARD)
+        if arm_guard is not None:
+            arm_guard()
         return next()
 
     return at_most_once

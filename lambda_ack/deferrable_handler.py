@@ -5,7 +5,9 @@ work. On the managed runtime (awslambdaric runs the loop, this package is only i
 registers an internal extension when the function's module is imported (`lambda_ack.managed`),
 and wraps the handler so that each invocation collects its callbacks and tells the extension how
 the handler ended. Outside Lambda (a unit test calling the handler), the callbacks run as soon as
-the handler returns, before the wrapper does, so a test sees their effects.
+the handler returns, before the wrapper does, so a test sees their effects. A decorated handler
+that calls another (a router calling the handlers it routes to) makes one batch of both: every
+callback runs once, in the order deferred, after the outermost returns.
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ def deferrable(handler: Callable[[object, object], object]) -> Callable[[object,
     @functools.wraps(handler)
     def wrapped(event, context):
         request_id = str(getattr(context, "aws_request_id", ""))
+        outer = deferred.caller_batch()
+        if outer is not None and not outer.closed and outer.request_id == request_id:
+            # Called by another @deferrable handler (or a callback) of this invocation: its
+            # batch takes these callbacks too, and they run with the rest, in order.
+            return handler(event, context)
         batch = deferred.open_batch(request_id)
         failure: BaseException | None = None
         try:

@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from lambda_ack import acknowledgement, aio, deferred, logs, marshal
+from lambda_ack import acknowledgement, aio, deferred, logs, marshal, origin
 from lambda_ack.api import Invocation, RuntimeAPI
 from lambda_ack.context import LambdaContext
 from lambda_ack.errors import CONTEXT_UNMARSHAL_ERROR, PROCESS_EXITS, Fault
@@ -21,11 +21,12 @@ from lambda_ack.errors import CONTEXT_UNMARSHAL_ERROR, PROCESS_EXITS, Fault
 
 def serve(api: RuntimeAPI, handler: Callable[..., object], margin_ms: int) -> None:
     """Serve invocations until the Runtime API says stop (an exception) or a handler exits."""
-    cold_start = True
+    asked = time.perf_counter()
+    invocation = api.next_invocation()
+    origin.first_event_arrived(time.perf_counter() - asked)  # did it start this environment?
+    serve_one(api, handler, invocation, margin_ms, True)
     while True:
-        invocation = api.next_invocation()
-        serve_one(api, handler, invocation, margin_ms, cold_start)
-        cold_start = False
+        serve_one(api, handler, api.next_invocation(), margin_ms, False)
 
 
 def serve_one(

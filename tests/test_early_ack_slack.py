@@ -8,11 +8,14 @@ what must come first: nothing here waits on a clock.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
+import time
 import uuid
 from pathlib import Path
 
+import pytest
 from slack_support import FORM, JSON, command_body, lambda_body, mention_body, signed_event
 from test_slack_e2e import app_env, fresh_path
 
@@ -212,3 +215,62 @@ def test_a_guard_turned_off_arms_nothing():
     guard.AckGuard(None).watch(answer, print)
     guard.AckGuard(0).watch(answer, print)
     assert answer.after_guard is None and guard._timer._job is None
+
+
+def _older_than(pid: int, seconds: float) -> None:
+    """Until process `pid` has lived `seconds` (the scenario's precondition, read off /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    while True:
+        started = int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[19])
+        age = time.clock_gettime(time.CLOCK_BOOTTIME) - started / ticks
+        if age >= seconds:
+            return
+        time.sleep(seconds - age)
+
+
+@pytest.mark.parametrize(
+    "started_ahead",
+    ["provisioned-concurrency", "on-demand, initialised before an event", "managed-instances"],
+)
+def test_an_environment_started_ahead_of_traffic_counts_the_guard_from_the_request(started_ahead):
+    """The environment is ready and has lived past the guard's 1 s when the first request
+    comes; the listener answers in 0.3 s. Counted from the process's start, the guard would post
+    its fallback the moment the request arrived."""
+    workers = 2 if started_ahead == "managed-instances" else 1
+    env = {}
+    if started_ahead == "provisioned-concurrency":
+        env["AWS_LAMBDA_INITIALIZATION_TYPE"] = started_ahead
+    with LoopbackServer() as slack:
+        handler, task_root = ("slack_acks.second_handler", SLACKAPP[1])
+        with Emulator(
+            handler,
+            task_root,
+            env=app_env(slack, **env),
+            function_timeout_s=30,
+            max_concurrency=workers,
+        ) as function:
+            function.wait_ready(workers)
+            _older_than(function.runtime_pid, 1.2)
+            body = command_body("ahead", slack.url + fresh_path("commands"), "/quick")
+            answer = function.invoke(signed_event(body, FORM)).json()
+            function.wait_idle()
+            output = function.output
+    assert lambda_body(answer) == b'{"text":"Quick answer for ahead"}', output
+    assert "ack guard:" not in output
+
+
+def test_a_forged_request_on_a_cold_start_past_the_guards_delay_gets_bolts_401():
+    """The Bolt app's import outlasts its guard's 200 ms; the first event is forged. The guard
+    must not answer for a request Bolt has not verified."""
+    with LoopbackServer() as slack:
+        where = ("slow_start.handler", TESTS / "bolt_handlers")
+        with started(slack, where) as function:
+            body = command_body("forged", slack.url + fresh_path("commands"), "/ops-restart")
+            forged = signed_event(body, FORM, secret="not-the-apps-signing-secret")
+            answer = function.invoke(forged).json()
+            function.wait_idle()
+            genuine = function.invoke(signed_event(body, FORM)).json()
+            output = function.output
+    assert answer["statusCode"] == 401, output
+    assert "ack guard:" not in output
+    assert genuine["statusCode"] == 200  # a verified request is answered as ever

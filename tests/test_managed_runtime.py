@@ -128,6 +128,35 @@ def test_many_callbacks_all_run_and_a_callback_may_defer_more(managed, marks):
     assert said == ["deferred from a callback"]
 
 
+def test_a_deferrable_handler_calling_another_runs_every_callback(managed, marks):
+    _, said, log = invoked(managed, marks, {"case": "nested-handlers"})
+    assert said == ["outer before", "inner", "outer after"], log
+    assert managed.wait_output("callbacks_run=3 failed=0")
+
+
+def test_nested_deferrable_handlers_outside_lambda_run_every_callback_after_the_outer():
+    """A unit test calling the handler (no Runtime API): the callbacks run when the outermost
+    handler returns, not when the inner one does (which would close the batch under the outer
+    one's later `defer`)."""
+    script = (
+        "from types import SimpleNamespace\n"
+        "import app\n"
+        "print(app.handler({'case': 'nested-handlers'}, SimpleNamespace(aws_request_id='t'))"
+        "['case'])\n"
+    )
+    env = {"PYTHONPATH": f"{ROOT}:{HANDLERS}", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=HANDLERS
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:4] == [
+        "outer before",
+        "inner",
+        "outer after",
+        "nested-handlers",
+    ]
+
+
 def _posted_after_ms(log: str) -> int:
     """From RIE's INVOKE START to its receipt of the /response post, by RIE's own clock."""
 

@@ -3,9 +3,10 @@
 A listener that does its work before acknowledging (or a cold start that ate the budget) would
 have Slack show an error and retry. When no acknowledgement has been posted `after_ms` (2,500)
 after Slack sent the request, the guard posts a fallback itself: an empty 200, or the text the
-app configures. Slack's clock started before this runtime's on a cold start, so the time then
-counts from the process's start (Lambda's spawn of `bootstrap`: `exec` keeps the start time),
-otherwise from the invocation's.
+app configures. Slack's clock started before this runtime's on a cold start the request caused,
+so the time then counts from the process's start, otherwise from the invocation's
+(`lambda_ack.origin`). It is armed only for a request whose signature has been verified: a
+forged one gets its 401, however late.
 
 The listener's real acknowledgement, when it comes, is not lost: for a command or an interaction
 it goes to the request's `response_url` (Slack takes messages there for 30 minutes); an event's
@@ -15,11 +16,10 @@ has nowhere to go and is logged as superseded.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 
-from lambda_ack import logs
+from lambda_ack import logs, origin
 from lambda_ack.acknowledgement import Acknowledgement
 from lambda_ack.http_event import Response, to_lambda
 from lambda_ack.timer import Timer
@@ -27,21 +27,6 @@ from lambda_ack.timer import Timer
 log = logs.runtime_log
 
 DEFAULT_AFTER_MS = 2500
-
-
-def _process_started() -> float:
-    """When this process started, on the `perf_counter` clock (CLOCK_MONOTONIC here)."""
-    try:
-        with open("/proc/self/stat", "rb") as stat:
-            fields = stat.read().rsplit(b")", 1)[1].split()
-        age_s = time.clock_gettime(time.CLOCK_BOOTTIME) - int(fields[19]) / os.sysconf("SC_CLK_TCK")
-        return time.perf_counter() - max(age_s, 0.0)
-    except (OSError, ValueError, IndexError, AttributeError):
-        return _IMPORTED  # not Linux: the nearest moment known
-
-
-_IMPORTED = time.perf_counter()
-_PROCESS_STARTED = _process_started()
 
 
 class AckGuard:
@@ -59,8 +44,8 @@ class AckGuard:
         if not self.after_ms:
             return
         answer.after_guard = late
-        reference = _PROCESS_STARTED if answer.cold_start else answer.started
-        _timer.set(reference + self.after_ms / 1000, lambda: self._fire(answer))
+        since = origin.caller_waiting_since(answer.started, answer.cold_start)
+        _timer.set(since + self.after_ms / 1000, lambda: self._fire(answer))
 
     def stand_down(self) -> None:
         """Once this returns, the fallback has been posted or never will be."""

@@ -37,6 +37,13 @@ def busy(seconds: float) -> None:
 
 
 @runtime.deferrable
+def inner_handler(event, context):
+    """A handler of its own, also decorated, that the main one calls (as a router would)."""
+    defer(say, "inner")
+    return "inner answer"
+
+
+@runtime.deferrable
 def handler(event, context):
     case = event.get("case", "order")
     if case == "order":
@@ -63,5 +70,9 @@ def handler(event, context):
         defer(busy, event["busy_s"])
     elif case == "stuck":
         defer(time.sleep, 30)
+    elif case == "nested-handlers":
+        defer(say, "outer before")
+        inner_handler(event, context)
+        defer(say, "outer after")
     served_by = "lambda-ack" if "lambda_ack.startup" in sys.modules else "managed runtime"
     return {"case": case, "served_by": served_by, "request_id": context.aws_request_id}

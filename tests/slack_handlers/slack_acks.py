@@ -2,6 +2,7 @@
 and leave the 3 seconds to the ack guard. Their work waits on the test's status service."""
 
 import os
+import time
 import urllib.request
 
 import runtime
@@ -41,3 +42,14 @@ def slow(command):
 def slow_event(event):
     work(event["text"].split()[-1])
     return {"text": "an answer an event cannot take"}
+
+
+# A guard of 1 s, and a listener that answers in 0.3 s (the scenario's pace, not a wait).
+second = SlackApp(ack_guard_ms=1000)
+second_handler = second.handler
+
+
+@second.command("/quick")
+def quick(command):
+    time.sleep(0.3)
+    return {"text": f"Quick answer for {command['text']}"}
