@@ -26,6 +26,8 @@ IMAGE_ONLY = {"PackageType", "ImageConfig"}
 # Read by the code behind the handler but not for a deployment to set: a stand-in Slack API for
 # the tests and the demo.
 NOT_DEPLOYED = {"SLACK_API_URL"}
+# Reserved variables Lambda itself sets in every environment: read, never the template's to set.
+SET_BY_LAMBDA = {"AWS_LAMBDA_INITIALIZATION_TYPE"}
 # Set by the template for the runtime itself, not read by the example's code.
 FOR_THE_RUNTIME = {"LAMBDA_RUNTIME_HANDOFF_QUEUE_URL", "LAMBDA_RUNTIME_HANDOFF_KEY"}
 
@@ -201,7 +203,7 @@ def test_the_environment_is_what_the_example_reads(path):
     variables = function(template)["Properties"]["Environment"]["Variables"]
     read = environment_read_by_the_example()
     assert {"SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", *NOT_DEPLOYED} <= read
-    assert set(variables) - FOR_THE_RUNTIME == read - NOT_DEPLOYED
+    assert set(variables) - FOR_THE_RUNTIME == read - NOT_DEPLOYED - SET_BY_LAMBDA
     parameters = template["Parameters"]
     for name, value in variables.items():
         if name not in FOR_THE_RUNTIME:
