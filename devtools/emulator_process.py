@@ -151,6 +151,19 @@ class RuntimeProcessControl:
             proc.wait(10)  # gone before anything else happens: see peer_alive
         self._frozen = False
 
+    def _freeze(self) -> None:
+        """SIGSTOP the runtime, and return once it has stopped. A signal stops a process only
+        when one of its threads next runs and takes it: until then, under load, a thread woken
+        meanwhile (by the answer it was waiting for) runs user code, where Lambda's freeze is
+        complete before the environment waits. `waitid` reports the stop itself (the runtime
+        is this process's child); WNOWAIT leaves the stop and any exit to be seen by others."""
+        proc = self._proc
+        self._signal(signal.SIGSTOP)
+        self._frozen = True
+        if proc is not None:
+            with contextlib.suppress(ChildProcessError):
+                os.waitid(os.P_PID, proc.pid, os.WSTOPPED | os.WEXITED | os.WNOWAIT)
+
     def _signal(self, signum: int, proc: subprocess.Popen | None = None) -> None:
         proc = proc or self._proc
         if proc is not None:

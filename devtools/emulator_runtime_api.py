@@ -57,8 +57,7 @@ class RuntimeAPIServing:
                     self._pipe.drain()  # its log lines belong to it: in `output` once it ends
                 self._end(ended, ended.status)
             if self.freeze and not self._queue:
-                self._signal(signal.SIGSTOP)
-                self._frozen = True
+                self._freeze()
             self._cond.notify_all()
             self._waiting += 1
             try:
