@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from lambda_ack.acknowledgement import AcknowledgementFailed, ack
+from lambda_ack.answer.acknowledgement import AcknowledgementFailed, ack
+from lambda_ack.answer.stream import Stream
 from lambda_ack.deferred import defer
-from lambda_ack.shutdown import on_shutdown
-from lambda_ack.stream import Stream
+from lambda_ack.environment.shutdown import on_shutdown
 
 __all__ = [
     "AcknowledgementFailed",
@@ -28,16 +28,17 @@ __all__ = [
 def handed_off() -> object:
     """In a durable callback run from the hand-off queue: its `attempt` (counting every attempt
     since it was registered), `idempotency_key` (the same for every delivery of that work),
-    `request_id` and `registered_at`; None in any other code (`lambda_ack.handoff`)."""
-    from lambda_ack import handoff
+    `request_id` and `registered_at`; None in any other code (`lambda_ack.deferred.handoff`)."""
+    from lambda_ack.deferred import handoff
 
     return handoff.handed_off()
 
 
 def deferrable(handler: Callable[..., object]) -> Callable[..., object]:
     """Decorate the handler so that `defer` works on AWS's managed Python runtime too (an
-    internal extension runs the work, `lambda_ack.managed`); on this runtime it changes nothing.
+    internal extension runs the work, `lambda_ack.environment.managed`); on this runtime it changes
+    nothing.
     Imported on first use, so a function that never uses it pays nothing at start-up."""
-    from lambda_ack.deferrable_handler import deferrable as wrap
+    from lambda_ack.environment.deferrable import deferrable as wrap
 
     return wrap(handler)

@@ -3,9 +3,10 @@
 
 def __getattr__(name: str) -> object:
     """`__main__.bootstrap` is where error trackers (Sentry's AwsLambdaIntegration...) look for
-    AWS's runtime client; it is imported only when one asks (`lambda_ack.tracker_hooks`)."""
+    AWS's runtime client; it is imported only when one asks
+    (`lambda_ack.environment.tracker_hooks`)."""
     if name == "bootstrap":
-        from lambda_ack import tracker_hooks
+        from lambda_ack.environment import tracker_hooks
 
         return tracker_hooks
     raise AttributeError(name)

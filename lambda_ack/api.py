@@ -145,7 +145,7 @@ class RuntimeAPI:
         chunks: Iterable[bytes],
         trailers: Callable[[], dict[str, str]],
     ) -> int:
-        """Stream the response, chunk by chunk (`lambda_ack.stream_post`); returns the HTTP
+        """Stream the response, chunk by chunk (`lambda_ack.answer.stream_post`); returns the HTTP
         status. A broken connection raises `ConnectionFailed`: a stream cannot be sent again."""
         headers = {
             "Content-Type": content_type,

@@ -137,7 +137,7 @@ class LambdaContext:
 
     def ack(self, result: object = None) -> None:
         """Same as `runtime.ack`: post `result` as the answer now; the handler goes on after."""
-        from lambda_ack.acknowledgement import ack
+        from lambda_ack.answer.acknowledgement import ack
 
         ack(result)
 

@@ -1,8 +1,8 @@
 """The invocation loop: next event → handler → response posted → deferred callbacks → next event.
 
 The order is the product: the caller has its answer as soon as the handler returns (or calls
-`ack()`: `lambda_ack.acknowledgement`), or once the last byte of a `Stream` answer is sent, and
-the deferred work runs while Lambda still counts this invocation (it ends only at the next
+`ack()`: `lambda_ack.answer.acknowledgement`), or once the last byte of a `Stream` answer is sent,
+and the deferred work runs while Lambda still counts this invocation (it ends only at the next
 `/next`).
 """
 
@@ -13,9 +13,12 @@ import sys
 import time
 from collections.abc import Callable
 
-from lambda_ack import acknowledgement, aio, deferred, logs, marshal, origin
+from lambda_ack import deferred, logs
+from lambda_ack.answer import acknowledgement, marshal
 from lambda_ack.api import Invocation, RuntimeAPI
 from lambda_ack.context import LambdaContext
+from lambda_ack.deferred import aio
+from lambda_ack.environment import origin
 from lambda_ack.errors import CONTEXT_UNMARSHAL_ERROR, PROCESS_EXITS, Fault
 
 
@@ -90,9 +93,9 @@ def _log_timeline(
 
 
 def tracked(api: RuntimeAPI) -> object:
-    """The API client, routed through `lambda_ack.tracker_hooks` once an error tracker patched it
-    (it is imported only when one asks `__main__` for `bootstrap`)."""
-    hooks = sys.modules.get("lambda_ack.tracker_hooks")
+    """The API client, routed through `lambda_ack.environment.tracker_hooks` once an error tracker
+    patched it (it is imported only when one asks `__main__` for `bootstrap`)."""
+    hooks = sys.modules.get("lambda_ack.environment.tracker_hooks")
     return api if hooks is None else hooks.routed(api)
 
 

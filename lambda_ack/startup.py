@@ -30,7 +30,8 @@ def main() -> None:
     from lambda_ack.api import RuntimeAPI, RuntimeAPIFatal
 
     api = RuntimeAPI(address)
-    # Managed Instances: from here on this is one of N worker processes (`lambda_ack.workers`).
+    # Managed Instances: from here on this is one of N worker processes
+    # (`lambda_ack.environment.workers`).
     worker = _fork_workers(api, env) if env.get("AWS_LAMBDA_MAX_CONCURRENCY") else None
     # First, so that the registration's round trip overlaps everything below.
     extension = None if worker is not None else _start_shutdown_extension(api, env)
@@ -71,7 +72,7 @@ def main() -> None:
     if worker is not None:
         worker.initialised()
     if worker is not None or (extension is not None and extension.wait_registered()):
-        from lambda_ack import shutdown
+        from lambda_ack.environment import shutdown
 
         shutdown.install()
     try:
@@ -108,7 +109,7 @@ def _exit(code: object) -> None:
 def _fork_workers(api, env):
     """The worker this process became, or None when AWS_LAMBDA_MAX_CONCURRENCY is not a valid
     number (`_init` then reports it as the init error)."""
-    from lambda_ack import workers
+    from lambda_ack.environment import workers
     from lambda_ack.errors import Fault
 
     try:
@@ -117,7 +118,7 @@ def _fork_workers(api, env):
         return None
     register = None
     if env.get("LAMBDA_RUNTIME_SHUTDOWN_EXTENSION", "1") != "0":
-        from lambda_ack.extension import ShutdownExtension
+        from lambda_ack.environment.extension import ShutdownExtension
 
         register = ShutdownExtension(api.host, api.port).register_now
     return workers.fork_workers(count, register)
@@ -127,7 +128,7 @@ def _start_shutdown_extension(api, env):
     """Register for SIGTERM unless LAMBDA_RUNTIME_SHUTDOWN_EXTENSION=0."""
     if env.get("LAMBDA_RUNTIME_SHUTDOWN_EXTENSION", "1") == "0":
         return None
-    from lambda_ack.extension import ShutdownExtension
+    from lambda_ack.environment.extension import ShutdownExtension
 
     extension = ShutdownExtension(api.host, api.port)
     extension.start()
@@ -147,12 +148,12 @@ def _init(handler_spec: str):
             f"got {margin!r}",
         )
     if os.environ.get("AWS_LAMBDA_MAX_CONCURRENCY"):
-        from lambda_ack import workers
+        from lambda_ack.environment import workers
 
         workers.slots(os.environ)  # a value the workers could not start with is the init error
     handler = load_handler(handler_spec)
     if os.environ.get("LAMBDA_RUNTIME_HANDOFF_QUEUE_URL"):
-        from lambda_ack import handoff
+        from lambda_ack.deferred import handoff
 
         handoff.key()  # a queue without its signing key is the init error
         handler = handoff.consuming(handler)  # the same function runs what it handed off

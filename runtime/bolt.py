@@ -1,4 +1,4 @@
-"""`runtime.bolt` is `lambda_ack.bolt` (see `runtime/__init__.py` for why two names)."""
+"""`runtime.bolt` is `lambda_ack.slack.bolt` (see `runtime/__init__.py` for why two names)."""
 
-from lambda_ack.bolt import *  # noqa: F403
-from lambda_ack.bolt import __all__  # noqa: F401
+from lambda_ack.slack.bolt import *  # noqa: F403
+from lambda_ack.slack.bolt import __all__  # noqa: F401

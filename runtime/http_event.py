@@ -1,4 +1,5 @@
-"""`runtime.http_event` is `lambda_ack.http_event` (see `runtime/__init__.py` for why two names)."""
+"""`runtime.http_event` is `lambda_ack.web.http_event` (see `runtime/__init__.py` for why two
+names)."""
 
-from lambda_ack.http_event import *  # noqa: F403
-from lambda_ack.http_event import __all__  # noqa: F401
+from lambda_ack.web.http_event import *  # noqa: F403
+from lambda_ack.web.http_event import __all__  # noqa: F401

@@ -1,4 +1,4 @@
-"""lambda_ack.after_import: a callback right after a module's first import, and nothing else
+"""lambda_ack.logs.after_import: a callback right after a module's first import, and nothing else
 changed about that module or about importing."""
 
 import inspect
@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from lambda_ack.after_import import after_import
+from lambda_ack.logs.after_import import after_import
 
 
 @pytest.fixture

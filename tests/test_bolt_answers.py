@@ -1,4 +1,5 @@
-"""lambda_ack.bolt answers what Bolt's own Lambda adapter answers, request for request, in process.
+"""lambda_ack.slack.bolt answers what Bolt's own Lambda adapter answers, request for request, in
+process.
 
 Both adapters wrap the same `App` (real slack_bolt, pinned); Bolt's imports the real boto3
 (pinned for development only), which neither answer here needs: no lazy listener runs.
@@ -38,7 +39,7 @@ def adapters():
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # boto3, when Bolt's adapter loads
     from slack_bolt.adapter.aws_lambda import SlackRequestHandler as BoltsAdapter
 
-    from lambda_ack.bolt import SlackRequestHandler
+    from lambda_ack.slack.bolt import SlackRequestHandler
 
     return BoltsAdapter(make_app()), SlackRequestHandler(make_app())
 

@@ -208,7 +208,7 @@ def test_the_guards_delay_is_configurable():
 
 
 def test_a_guard_turned_off_arms_nothing():
-    from lambda_ack.acknowledgement import Acknowledgement
+    from lambda_ack.answer.acknowledgement import Acknowledgement
     from lambda_ack.slack import guard
 
     answer = Acknowledgement(api=None, invocation=None, started=0.0, cold_start=False)

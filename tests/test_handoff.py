@@ -16,7 +16,7 @@ from sqs_support import FirstRequestHeld, as_records, received
 
 from devtools.emulator import Emulator
 from devtools.loopback import LoopbackServer
-from lambda_ack.redact import written_forms
+from lambda_ack.logs.redact import written_forms
 
 pytest_plugins = ["fake_api", "sqs_support"]
 

@@ -1,4 +1,4 @@
-"""lambda_ack.http_event: one reader for every Lambda HTTP event shape, and the answers back."""
+"""lambda_ack.web.http_event: one reader for every Lambda HTTP event shape, and the answers back."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from slack_support import FORM, command_body, http_event, json_values, signature_headers
 
 from devtools.demo import SIGNING_SECRET, slash_command_event
-from lambda_ack.http_event import (
+from lambda_ack.slack.signature import verify
+from lambda_ack.web.http_event import (
     Headers,
     MalformedEvent,
     Request,
@@ -19,7 +20,6 @@ from lambda_ack.http_event import (
     read_request,
     to_lambda,
 )
-from lambda_ack.slack.signature import verify
 
 SHAPES = [("2.0", True), ("2.0", False), ("1.0", True), ("1.0", False)]
 RAW = "task=caf\u00e9 & co&n=1".encode()

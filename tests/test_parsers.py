@@ -6,7 +6,7 @@ import socket
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lambda_ack import marshal
+from lambda_ack.answer import marshal
 from lambda_ack.api import Invocation
 from lambda_ack.connection import Connection, ConnectionFailed, Response
 from lambda_ack.errors import Fault

@@ -1,6 +1,6 @@
-"""lambda_ack.redact under random input (hypothesis): whatever the secret holds (newlines, quotes,
-backslashes, any Unicode) and however the text around it is cut into writes, no form of it in
-which the process writes it reaches the stream."""
+"""lambda_ack.logs.redact under random input (hypothesis): whatever the secret holds (newlines,
+quotes, backslashes, any Unicode) and however the text around it is cut into writes, no form of it
+in which the process writes it reaches the stream."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lambda_ack.redact import MASK, RedactingStream, held_prefixes, pattern, written_forms
+from lambda_ack.logs.redact import MASK, RedactingStream, held_prefixes, pattern, written_forms
 
 # Secrets of realistic length; "[" is left out so that the mask itself cannot spell one.
 secrets = st.text(

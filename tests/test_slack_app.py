@@ -22,8 +22,8 @@ from slack_support import (
 )
 
 from devtools.demo import SIGNING_SECRET
-from lambda_ack.http_event import Response
 from lambda_ack.slack import ConfigurationError, SeenRequests, SlackApp
+from lambda_ack.web.http_event import Response
 
 
 def make_app(calls: list) -> SlackApp:

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from slack_support import FORM, JSON, action_body, command_body, json_values, mention_body
 
-from lambda_ack.http_event import Headers, Request
 from lambda_ack.slack.payload import BadRequest, SlackRequest, parse
+from lambda_ack.web.http_event import Headers, Request
 
 
 def request(body: bytes, content_type: str | None, extra: list[tuple[str, str]] = ()) -> Request:

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from slack_support import FORM, http_event, signature_headers, signed_event
 
 from devtools.demo import SIGNING_SECRET, sign, slash_command_event
-from lambda_ack.http_event import read_request
 from lambda_ack.slack.signature import InvalidSignature, verify
+from lambda_ack.web.http_event import read_request
 
 BODY = b"command=%2Fstart-process&text=hello"
 SHAPES = [("2.0", True), ("2.0", False), ("1.0", True), ("1.0", False)]

@@ -15,12 +15,12 @@ import os
 import time
 from collections.abc import Callable
 
-from lambda_ack import acknowledgement
-from lambda_ack.http_event import MalformedEvent, Response, read_request, to_lambda
+from lambda_ack.answer import acknowledgement
 from lambda_ack.slack.dedupe import SeenRequests
 from lambda_ack.slack.guard import DEFAULT_AFTER_MS, AckGuard, deliver_late, message_of
 from lambda_ack.slack.payload import BadRequest, SlackRequest, parse
 from lambda_ack.slack.signature import InvalidSignature, verify
+from lambda_ack.web.http_event import MalformedEvent, Response, read_request, to_lambda
 
 log = logging.getLogger("runtime.slack")
 

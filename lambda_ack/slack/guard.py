@@ -1,12 +1,12 @@
 """The ack guard: Slack gets an answer in its 3 seconds even when a listener is slow to give one.
 
-A listener that does its work before acknowledging (or a cold start that ate the budget) would
-have Slack show an error and retry. When no acknowledgement has been posted `after_ms` (2,500)
-after Slack sent the request, the guard posts a fallback itself: an empty 200, or the text the
-app configures. Slack's clock started before this runtime's on a cold start the request caused,
-so the time then counts from the process's start, otherwise from the invocation's
-(`lambda_ack.origin`). It is armed only for a request whose signature has been verified: a
-forged one gets its 401, however late.
+A listener that does its work before acknowledging (or a cold start that ate the budget) would have
+Slack show an error and retry. When no acknowledgement has been posted `after_ms` (2,500) after
+Slack sent the request, the guard posts a fallback itself: an empty 200, or the text the app
+configures. Slack's clock started before this runtime's on a cold start the request caused, so the
+time then counts from the process's start, otherwise from the invocation's
+(`lambda_ack.environment.origin`). It is armed only for a request whose signature has been verified:
+a forged one gets its 401, however late.
 
 The listener's real acknowledgement, when it comes, is not lost: for a command or an interaction
 it goes to the request's `response_url` (Slack takes messages there for 30 minutes); an event's
@@ -19,10 +19,11 @@ import json
 import time
 from collections.abc import Callable
 
-from lambda_ack import logs, origin
-from lambda_ack.acknowledgement import Acknowledgement
-from lambda_ack.http_event import Response, to_lambda
-from lambda_ack.timer import Timer
+from lambda_ack import logs
+from lambda_ack.answer.acknowledgement import Acknowledgement
+from lambda_ack.deferred.timer import Timer
+from lambda_ack.environment import origin
+from lambda_ack.web.http_event import Response, to_lambda
 
 log = logs.runtime_log
 

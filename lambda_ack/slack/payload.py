@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qsl
 
-from lambda_ack.http_event import Request
 from lambda_ack.slack.dedupe import key_of
+from lambda_ack.web.http_event import Request
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"

@@ -15,7 +15,7 @@ import hmac
 import re
 import time
 
-from lambda_ack.http_event import Request
+from lambda_ack.web.http_event import Request
 
 MAX_CLOCK_SKEW_S = 5 * 60  # Slack's rule, applied to both past and future timestamps
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")

@@ -25,8 +25,8 @@ import threading
 import time
 
 from lambda_ack import deferred, logs
-from lambda_ack import extension as extensions_api
 from lambda_ack.connection import Connection, ConnectionFailed
+from lambda_ack.environment import extension as extensions_api
 
 NAME = "lambda-ack-deferred"
 
@@ -119,7 +119,7 @@ class Extension:
         deferred.adopt(outcome.batch)
         started = time.perf_counter()
         counts = deferred.run_batch(outcome.batch, deadline, self.margin_ms, outcome.discard_reason)
-        from lambda_ack import aio
+        from lambda_ack.deferred import aio
 
         aio.settle(deadline, self.margin_ms)
         deferred_ms = (time.perf_counter() - started) * 1000

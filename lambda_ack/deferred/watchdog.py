@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 
 from lambda_ack import logs
-from lambda_ack.timer import Timer
+from lambda_ack.deferred.timer import Timer
 
 log = logs.runtime_log
 
@@ -20,7 +20,7 @@ WARN_BEFORE_DEADLINE_MS = 200
 
 
 class Watchdog:
-    """Watches one piece of work at a time (`lambda_ack.timer`)."""
+    """Watches one piece of work at a time (`lambda_ack.deferred.timer`)."""
 
     def __init__(self) -> None:
         self._timer = Timer("deadline-watchdog")

@@ -126,7 +126,7 @@ def prepare() -> None:
 
 def message(callback, request_id: str, position: int, reason: str) -> dict:
     """What a hand-off sends: the callback as it was deferred, and how far it got."""
-    from lambda_ack import durable
+    from lambda_ack.deferred import durable
 
     args, kwargs = json.loads(callback.encoded)
     return {
@@ -244,7 +244,7 @@ def consuming(handler: Callable[..., object]) -> Callable[..., object]:
             )
             failures += [{"itemIdentifier": record.get("messageId")} for record in others]
         elif others:
-            from lambda_ack import aio
+            from lambda_ack.deferred import aio
 
             result = handler({**event, "Records": others}, context)
             if hasattr(type(result), "__await__"):
@@ -314,7 +314,7 @@ def _run(record: dict) -> bool:
     try:
         result = fn(*body["args"], **body["kwargs"])
         if hasattr(type(result), "__await__"):
-            from lambda_ack import aio
+            from lambda_ack.deferred import aio
 
             aio.run(result)
     except PROCESS_EXITS:

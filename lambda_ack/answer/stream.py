@@ -1,7 +1,7 @@
 """Response streaming: a handler returns `Stream(body)` and the caller reads each chunk as the
 body yields it; deferred callbacks run after the last one.
 
-What a Stream means on the wire (`lambda_ack.stream_post` sends it):
+What a Stream means on the wire (`lambda_ack.answer.stream_post` sends it):
 - `http=True` (the default) is the Function URL form: a JSON prelude with the status, headers and
   cookies, eight NUL bytes, then the body, as `application/vnd.awslambda.http-integration-response`.
 - `http=False` streams the body's bytes as they are, as `content_type`, for callers of the Lambda

@@ -20,10 +20,11 @@ import threading
 import time
 from collections.abc import Callable
 
-from lambda_ack import deferred, logs, marshal
+from lambda_ack import deferred, logs
+from lambda_ack.answer import marshal
+from lambda_ack.answer.stream import Stream
+from lambda_ack.deferred.watchdog import watchdog
 from lambda_ack.errors import PROCESS_EXITS, RESPONSE_TOO_LARGE, Fault
-from lambda_ack.stream import Stream
-from lambda_ack.watchdog import watchdog
 
 log = logs.runtime_log
 
@@ -118,7 +119,7 @@ class Acknowledgement:
         self.source = source
         status = None
         if failure is None and isinstance(result, Stream):
-            from lambda_ack import stream_post
+            from lambda_ack.answer import stream_post
 
             deferred.answering()
             self.streamed = stream_post.Streamed()

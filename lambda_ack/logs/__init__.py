@@ -10,8 +10,8 @@
 - On stdout Lambda cuts a log event at each newline, so a multi-line record (a traceback) has its
   inner newlines written as carriage returns and stays one CloudWatch event, like the error
   blocks the managed runtime writes.
-- Everything written to stdout and stderr is filtered for secrets (`lambda_ack.redact`). Events
-  are never logged by the runtime.
+- Everything written to stdout and stderr is filtered for secrets (`lambda_ack.logs.redact`).
+  Events are never logged by the runtime.
 """
 
 from __future__ import annotations
@@ -84,8 +84,8 @@ def setup(log_format: str | None, log_level: str | None) -> None:
     global _raw_stdout
     import os
 
-    from lambda_ack.after_import import after_import
-    from lambda_ack.redact import RedactingStream, held_prefixes, pattern
+    from lambda_ack.logs.after_import import after_import
+    from lambda_ack.logs.redact import RedactingStream, held_prefixes, pattern
 
     _raw_stdout = sys.stdout
     # Text that UTF-8 cannot encode (a lone surrogate from a JSON event's "\ud800") is written
@@ -111,8 +111,9 @@ def _follow(log_format: str | None, log_level: str | None) -> str:
 
 
 def join_managed_runtime(log_format: str | None, log_level: str | None) -> None:
-    """On AWS's managed runtime (`lambda_ack.managed`), whose logging and streams stay as they
-    are: the runtime's own lines only take the same format and level as on this runtime."""
+    """On AWS's managed runtime (`lambda_ack.environment.managed`), whose logging and streams stay
+    as they are: the runtime's own lines only take the same format and level as on this
+    runtime."""
     _follow(log_format, log_level)
     import logging
 
@@ -120,7 +121,7 @@ def join_managed_runtime(log_format: str | None, log_level: str | None) -> None:
 
 
 def _install_handler(level: str) -> None:
-    from lambda_ack import log_format
+    from lambda_ack.logs import formatters as log_format
 
     log_format.install(_json, level)
 
@@ -138,7 +139,7 @@ def flush_streams() -> None:
 def runtime_info(message: str, fields: dict[str, object]) -> None:
     """An INFO line from the runtime itself, written once per invocation, so it skips what it
     does not need: it is written straight to stdout, unfiltered (it holds only numbers the
-    runtime computed) and without a LogRecord, in the shape `lambda_ack.log_format` gives
+    runtime computed) and without a LogRecord, in the shape `lambda_ack.logs.formatters` gives
     records of the `runtime` logger."""
     if not runtime_log.enabled(_INFO):
         return
@@ -159,8 +160,8 @@ def runtime_info(message: str, fields: dict[str, object]) -> None:
 
 
 def runtime_record(level: str, message: str) -> dict[str, object]:
-    """A JSON line's fields for the runtime's own logger, as `lambda_ack.log_format` writes them
-    (the supervisor of Managed Instances workers writes its warnings with it too)."""
+    """A JSON line's fields for the runtime's own logger, as `lambda_ack.logs.formatters` writes
+    them (the supervisor of Managed Instances workers writes its warnings with it too)."""
     return {
         "timestamp": _stamp(time.time()),
         "level": level,

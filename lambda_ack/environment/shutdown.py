@@ -1,10 +1,11 @@
 """Graceful shutdown: what happens when Lambda sends SIGTERM before ending the environment.
 
 Lambda sends SIGTERM only to a runtime with at least one registered extension (see
-`lambda_ack.extension`), and allows a runtime with an internal extension about 500 ms before
-SIGKILL. In that time the runtime reports the deferred work that will not finish (so it can be
-found in the logs), hands off the durable callbacks running or waiting (`lambda_ack.handoff`),
-runs the hooks registered with `on_shutdown`, and exits with status 0.
+`lambda_ack.environment.extension`), and allows a runtime with an internal extension about 500 ms
+before SIGKILL. In that time the runtime reports the deferred work that will not finish (so it can
+be found in the logs), hands off the durable callbacks running or waiting
+(`lambda_ack.deferred.handoff`), runs the hooks registered with `on_shutdown`, and exits with status
+0.
 """
 
 from __future__ import annotations

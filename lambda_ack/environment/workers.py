@@ -99,7 +99,7 @@ def _import_shared() -> None:
     import json  # noqa: F401
     import logging  # noqa: F401  (most functions import it; the handler is installed later)
 
-    from lambda_ack import handler, log_format, loop, redact, shutdown  # noqa: F401
+    from lambda_ack import handler, loop  # noqa: F401
 
 
 def _become_worker(index: int, count: int, go_read: int, go_write: int) -> Worker:

@@ -1,5 +1,5 @@
 """Durable callbacks: work that can be run again, later, from a description of it, and the
-points where the deferred phase hands such work off (`lambda_ack.handoff`).
+points where the deferred phase hands such work off (`lambda_ack.deferred.handoff`).
 
 `defer(fn, ..., durable=True)` promises that `fn` and its arguments survive being written down:
 `fn` is a module-level function that importing its module and looking up its name gives back,
@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 
 from lambda_ack import logs
-from lambda_ack.watchdog import watchdog
+from lambda_ack.deferred.watchdog import watchdog
 
 log = logs.runtime_log
 _functions_checked: set[Callable[..., object]] = set()
@@ -145,7 +145,7 @@ def hand_off(
         if callback.claimed and not again:
             return False
         callback.claimed = True
-    from lambda_ack import handoff
+    from lambda_ack.deferred import handoff
 
     try:
         body = handoff.message(callback, batch.request_id, position, reason)

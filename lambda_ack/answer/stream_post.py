@@ -13,9 +13,9 @@ import time
 from collections.abc import Iterator
 
 from lambda_ack import logs
+from lambda_ack.answer.stream import Stream
 from lambda_ack.api import ERROR_BODY_TRAILER, ERROR_TYPE_HEADER
 from lambda_ack.errors import RESPONSE_TOO_LARGE, Fault
-from lambda_ack.stream import Stream
 
 # Lambda's limit for a streamed response: past it the stream ends with an error trailer.
 MAX_STREAM_BYTES = 200 * 1024 * 1024
@@ -151,7 +151,7 @@ def _chunks(body: object) -> Iterator[bytes]:
 
 
 def _stepped(body: object) -> Iterator[object]:
-    from lambda_ack import aio
+    from lambda_ack.deferred import aio
 
     iterator = body.__aiter__()  # type: ignore[attr-defined]
     try:

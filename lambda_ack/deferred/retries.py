@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import time
 
-from lambda_ack import aio, logs
+from lambda_ack import logs
+from lambda_ack.deferred import aio
 from lambda_ack.errors import PROCESS_EXITS
 
 log = logs.runtime_log

@@ -12,11 +12,11 @@ import threading
 import time
 from collections.abc import Callable, Container
 
-from lambda_ack import durable as durable_work
 from lambda_ack import logs
-from lambda_ack import retries as retrying
+from lambda_ack.deferred import durable as durable_work
+from lambda_ack.deferred import retries as retrying
+from lambda_ack.deferred.watchdog import watchdog
 from lambda_ack.errors import PROCESS_EXITS
-from lambda_ack.watchdog import watchdog
 
 log = logs.runtime_log
 
@@ -58,7 +58,7 @@ class Callback:
         self.encoded = encoded
         self.registered = time.time() if encoded is not None else 0.0
         self.attempts = 0  # attempts started, for the hand-off's count
-        self.claimed = False  # a hand-off of it has begun (`lambda_ack.durable`)
+        self.claimed = False  # a hand-off of it has begun (`lambda_ack.deferred.durable`)
         self.settled = False  # handed off, or logged to run again: nothing more is owed
 
     @property
@@ -215,8 +215,8 @@ def open_batch(request_id: str) -> Batch:
 
 def adopt(batch: Batch) -> None:
     """The calling thread runs `batch`'s callbacks (on the managed runtime, the extension's
-    thread, `lambda_ack.managed`): a `defer` from one of them lands in it, as it does from a
-    callback on this runtime's main thread."""
+    thread, `lambda_ack.environment.managed`): a `defer` from one of them lands in it, as it does
+    from a callback on this runtime's main thread."""
     _owner.set(batch)
 
 
@@ -254,7 +254,7 @@ def run_batch(
     callbacks = batch.callbacks
     batch.deferring = True
     if batch.durable and discard_reason is None:
-        from lambda_ack import handoff
+        from lambda_ack.deferred import handoff
 
         handoff.prepare()
     elif discard_reason is not None:

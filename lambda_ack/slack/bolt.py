@@ -8,20 +8,21 @@ request's signature is checked once, when it arrives.
 
 The change in an app is its import line:
 
-    from lambda_ack.bolt import SlackRequestHandler  # was: from slack_bolt.adapter.aws_lambda ...
+    from runtime.bolt import SlackRequestHandler  # was: from slack_bolt.adapter.aws_lambda ...
 
 `slack_bolt` is imported by this module only; the runtime itself never imports it, so an app
 that does not use Bolt pays nothing for it.
 
 Decisions:
-- Lambda HTTP events are read by `lambda_ack.http_event` (payload 2.0 and 1.0, base64 bodies); the
-  Bolt response goes back through `lambda_ack.http_event.to_lambda`.
+- Lambda HTTP events are read by `lambda_ack.web.http_event` (payload 2.0 and 1.0, base64
+  bodies); the Bolt response goes back through `lambda_ack.web.http_event.to_lambda`.
 - A lazy function's exception propagates to the runtime, which logs it with its traceback and
   runs the next callback; Bolt's own runners would swallow it into a one-line error message.
-- Bolt's `ack()` posts the HTTP answer the moment it is called (`lambda_ack.acknowledgement`):
-  the rest of the listener, then its lazy functions, run after Slack has it. Bolt's own adapter
-  answers only once the whole listener has returned, which is why a listener that acknowledges
-  and then works for 5 s makes Slack show `dispatch_failed` there and works here.
+- Bolt's `ack()` posts the HTTP answer the moment it is called
+  (`lambda_ack.answer.acknowledgement`): the rest of the listener, then its lazy functions, run
+  after Slack has it. Bolt's own adapter answers only once the whole listener has returned,
+  which is why a listener that acknowledges and then works for 5 s makes Slack show
+  `dispatch_failed` there and works here.
 - The ack guard (`lambda_ack.slack.guard`, on by default) posts a fallback when no `ack()` came
   2.5 s after the request, and sends the listener's late acknowledgement to its `response_url`.
   It is armed by a middleware after Bolt's own signature check, so an unverified request never
@@ -47,10 +48,11 @@ from slack_bolt.lazy_listener import LazyListenerRunner
 from slack_bolt.logger import get_bolt_app_logger
 from slack_bolt.util.utils import get_arg_names_of_callable
 
-from lambda_ack import acknowledgement, defer
-from lambda_ack.http_event import MalformedEvent, Response, read_request, to_lambda
+from lambda_ack import defer
+from lambda_ack.answer import acknowledgement
 from lambda_ack.slack.dedupe import SeenRequests, key_of
 from lambda_ack.slack.guard import DEFAULT_AFTER_MS, AckGuard, deliver_late, message_of
+from lambda_ack.web.http_event import MalformedEvent, Response, read_request, to_lambda
 
 __all__ = ["DeferredLazyListenerRunner", "SlackRequestHandler"]
 

@@ -1,13 +1,13 @@
 """`@runtime.deferrable`: the one line that makes `defer` work on AWS's managed Python runtime.
 
-On this runtime the decorator returns the handler as it is: the loop already runs the deferred
-work. On the managed runtime (awslambdaric runs the loop, this package is only imported), it
-registers an internal extension when the function's module is imported (`lambda_ack.managed`),
-and wraps the handler so that each invocation collects its callbacks and tells the extension how
-the handler ended. Outside Lambda (a unit test calling the handler), the callbacks run as soon as
-the handler returns, before the wrapper does, so a test sees their effects. A decorated handler
-that calls another (a router calling the handlers it routes to) makes one batch of both: every
-callback runs once, in the order deferred, after the outermost returns.
+On this runtime the decorator returns the handler as it is: the loop already runs the deferred work.
+On the managed runtime (awslambdaric runs the loop, this package is only imported), it registers an
+internal extension when the function's module is imported (`lambda_ack.environment.managed`), and
+wraps the handler so that each invocation collects its callbacks and tells the extension how the
+handler ended. Outside Lambda (a unit test calling the handler), the callbacks run as soon as the
+handler returns, before the wrapper does, so a test sees their effects. A decorated handler that
+calls another (a router calling the handlers it routes to) makes one batch of both: every callback
+runs once, in the order deferred, after the outermost returns.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def deferrable(handler: Callable[[object, object], object]) -> Callable[[object,
     # `os.environ.get` in imported code for a variable the function's template must set.
     env = os.environ
     if env.get("AWS_LAMBDA_RUNTIME_API"):
-        from lambda_ack import managed
+        from lambda_ack.environment import managed
 
         extension = managed.start()  # during init: Lambda refuses extensions after it
 

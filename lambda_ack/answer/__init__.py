@@ -1,0 +1,1 @@
+"""How the caller gets its answer: returned, posted early with `ack()`, or streamed."""

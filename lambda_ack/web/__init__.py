@@ -1,0 +1,1 @@
+"""HTTP events, as Lambda delivers them, and the answers Lambda expects back."""
