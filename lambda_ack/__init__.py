@@ -28,10 +28,10 @@ __all__ = [
 def handed_off() -> object:
     """In a durable callback run from the hand-off queue: its `attempt` (counting every attempt
     since it was registered), `idempotency_key` (the same for every delivery of that work),
-    `request_id` and `registered_at`; None in any other code (`lambda_ack.deferred.handoff`)."""
-    from lambda_ack.deferred import handoff
+    `request_id` and `registered_at`; None in any other code (`lambda_ack.deferred.consumer`)."""
+    from lambda_ack.deferred import consumer
 
-    return handoff.handed_off()
+    return consumer.handed_off()
 
 
 def deferrable(handler: Callable[..., object]) -> Callable[..., object]:

@@ -17,7 +17,7 @@ from lambda_ack import deferred, logs
 from lambda_ack.answer import acknowledgement, marshal
 from lambda_ack.api import Invocation, RuntimeAPI
 from lambda_ack.context import LambdaContext
-from lambda_ack.deferred import aio
+from lambda_ack.deferred import aio, phase
 from lambda_ack.environment import origin
 from lambda_ack.errors import CONTEXT_UNMARSHAL_ERROR, PROCESS_EXITS, Fault
 
@@ -48,7 +48,7 @@ def serve_one(
 
     answer.finish(*_run_handler(api, handler, invocation))
 
-    counts = deferred.run_batch(batch, invocation.deadline_ms, margin_ms, answer.discard_reason())
+    counts = phase.run_batch(batch, invocation.deadline_ms, margin_ms, answer.discard_reason())
     aio.settle(invocation.deadline_ms, margin_ms)
     finished = time.perf_counter()
     if answer.early:  # the rest of the handler was deferred work too
@@ -60,7 +60,7 @@ def serve_one(
 
 
 def _log_timeline(
-    answer: acknowledgement.Acknowledgement, counts: deferred.Counts, finished: float
+    answer: acknowledgement.Acknowledgement, counts: phase.Counts, finished: float
 ) -> None:
     ack_ms = (answer.posted_at - answer.started) * 1000
     deferred_ms = (finished - answer.posted_at) * 1000

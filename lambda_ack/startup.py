@@ -153,10 +153,10 @@ def _init(handler_spec: str):
         workers.slots(os.environ)  # a value the workers could not start with is the init error
     handler = load_handler(handler_spec)
     if os.environ.get("LAMBDA_RUNTIME_HANDOFF_QUEUE_URL"):
-        from lambda_ack.deferred import handoff
+        from lambda_ack.deferred import consumer, handoff
 
         handoff.key()  # a queue without its signing key is the init error
-        handler = handoff.consuming(handler)  # the same function runs what it handed off
+        handler = consumer.consuming(handler)  # the same function runs what it handed off
     return handler, int(margin)
 
 

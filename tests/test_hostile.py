@@ -138,6 +138,7 @@ def test_a_defer_racing_the_end_of_the_deferred_phase_either_runs_or_raises():
     It must either be taken and run, or be refused with RuntimeError; never return and vanish.
     The other thread is given 0.5 s: with the lock it waits for the batch to close."""
     from lambda_ack import deferred
+    from lambda_ack.deferred import phase
 
     ran: list[str] = []
     said: list[str] = []
@@ -163,7 +164,7 @@ def test_a_defer_racing_the_end_of_the_deferred_phase_either_runs_or_raises():
     batch.callbacks = RacingCallbacks()
     deferred.defer(ran.append, "first")
     far = int(time.time() * 1000) + 60_000
-    deferred.run_batch(batch, far, 0, None)
+    phase.run_batch(batch, far, 0, None)
     racer.join(10)
 
     assert said in (["refused"], ["returned"])

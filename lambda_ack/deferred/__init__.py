@@ -3,6 +3,9 @@
 The rule users rely on: every registered callback either runs, fails with a logged traceback, or
 is logged as skipped or discarded with the reason. Nothing is dropped silently, so `defer` refuses
 (raises) when there is no invocation to attach the work to, instead of accepting it and losing it.
+
+This module holds the model (`defer`, a batch per invocation, whose code may add to it); the
+phase that runs a batch after the answer is `lambda_ack.deferred.phase`.
 """
 
 from __future__ import annotations
@@ -12,13 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Container
 
-from lambda_ack import logs
 from lambda_ack.deferred import durable as durable_work
-from lambda_ack.deferred import retries as retrying
-from lambda_ack.deferred.watchdog import watchdog
-from lambda_ack.errors import PROCESS_EXITS
-
-log = logs.runtime_log
 
 # The safety margin before the deadline under which a callback is not started, unless
 # LAMBDA_RUNTIME_DEFER_MARGIN_MS says otherwise.
@@ -96,39 +93,13 @@ class Batch:
         self.older_threads = _thread_idents()
 
 
-class Counts:
-    __slots__ = ("ran", "failed", "skipped", "discarded", "retried", "handed_off")
-
-    def __init__(self) -> None:
-        self.ran = self.failed = self.skipped = self.discarded = self.retried = 0
-        self.handed_off = 0
-
-    def text(self) -> str:
-        """For the timeline line: `callbacks_run=1 failed=0 ...`."""
-        return (
-            f"callbacks_run={self.ran} failed={self.failed} skipped={self.skipped} "
-            f"discarded={self.discarded} retried={self.retried} handed_off={self.handed_off}"
-        )
-
-    def fields(self) -> dict[str, int]:
-        """For the timeline's JSON `callbacks` object."""
-        return {
-            "run": self.ran,
-            "failed": self.failed,
-            "skipped": self.skipped,
-            "discarded": self.discarded,
-            "retried": self.retried,
-            "handedOff": self.handed_off,
-        }
-
-
 _current: Batch | None = None
 # The batch of the invocation whose code is running, in the context asyncio copies into every
 # task it creates: a task started by an earlier invocation still names that one's batch.
 _owner: contextvars.ContextVar[Batch | None] = contextvars.ContextVar("batch", default=None)
 # Taken to append to a batch and to close it: a `defer` from another thread either lands before
 # the batch closes (and runs) or finds it closed (and raises), never in between.
-_lock = threading.Lock()
+lock = threading.Lock()
 
 
 def defer(
@@ -162,7 +133,7 @@ def defer(
         raise TypeError(f"defer(retries=...) needs a whole number >= 0, got {retries!r}")
     encoded = durable_work.encode(fn, args, kwargs) if durable else None
     callback = Callback(fn, args, kwargs, always, retries, encoded)
-    with _lock:
+    with lock:
         batch = caller_batch()
         accepted = batch is not None and not batch.closed
         if accepted:
@@ -206,6 +177,11 @@ def _left_over(batch: Batch) -> bool:
     return getattr(target, "__module__", None) != "concurrent.futures.thread"
 
 
+def current() -> Batch | None:
+    """The batch of the invocation being served (or last served)."""
+    return _current
+
+
 def open_batch(request_id: str) -> Batch:
     global _current
     _current = Batch(request_id)
@@ -238,105 +214,7 @@ def in_progress() -> str:
     )
 
 
-def run_batch(
-    batch: Batch,
-    deadline_ms: int,
-    margin_ms: int,
-    discard_reason: str | None,
-) -> Counts:
-    """Deal with every callback of `batch`, including those added while it runs.
-
-    `discard_reason` is set when the caller did not get the handler's acknowledgement: then only
-    `always=True` callbacks run. Before each callback the deadline is checked; with fewer than
-    `margin_ms` left it is skipped, because Lambda would kill the environment mid-callback.
-    """
-    counts = Counts()
-    callbacks = batch.callbacks
-    batch.deferring = True
-    if batch.durable and discard_reason is None:
-        from lambda_ack.deferred import handoff
-
-        handoff.prepare()
-    elif discard_reason is not None:
-        batch.durable = False  # discarded work is not handed off, not even at SIGTERM
-    i = 0
-    try:
-        while True:
-            with _lock:
-                if i >= len(callbacks):
-                    batch.closed = True
-                    break
-                callback = callbacks[i]
-            i += 1
-            batch.position = i
-            if discard_reason is not None and not callback.always:
-                counts.discarded += 1
-                log.warning("deferred callback %s discarded: %s", callback.name, discard_reason)
-                continue
-            left = deadline_ms - int(time.time() * 1000)
-            if left < margin_ms:
-                why = f"{left} ms left before the deadline, under the {margin_ms} ms safety margin"
-                if callback.durable and durable_work.hand_off(
-                    callback, batch, i, f"not started: {why}"
-                ):
-                    counts.handed_off += 1
-                    continue
-                counts.skipped += 1  # a durable one not sent was logged to run again
-                if not callback.durable:
-                    log.warning("deferred callback %s skipped: %s", callback.name, why)
-                continue
-            counts.ran += 1
-            durable_work.watch(callback, batch, i, deadline_ms, counts)
-            try:
-                failed = retrying.run(callback, deadline_ms, margin_ms, counts)
-                if (
-                    failed
-                    and callback.durable
-                    and durable_work.hand_off(
-                        callback, batch, i, f"failed {callback.attempts} attempt(s)"
-                    )
-                ):
-                    counts.handed_off += 1
-            except PROCESS_EXITS as e:
-                counts.failed += 1
-                log.exception("deferred callback %s raised %s", callback.name, type(e).__name__)
-                with _lock:
-                    batch.closed = True
-                _skip_rest(callbacks[i:], counts, f"the runtime is exiting on {type(e).__name__}")
-                raise
-            finally:
-                watchdog.clear()
-    finally:
-        with _lock:
-            batch.closed = True
-    return counts
-
-
 def answering() -> None:
     """The current invocation's answer is being sent: from now on its work is owed."""
     if _current is not None:
         _current.answered = True
-
-
-def hand_off_unfinished(reason: str, within_s: float) -> None:
-    """At SIGTERM: every durable callback of the current batch that is running or waiting."""
-    batch = _current
-    # Only once the answer went out (the caller may have it before its 202 comes back): a
-    # handler cut off before it answered leaves work nobody was promised.
-    if batch is None or batch.closed or not batch.durable or not batch.answered:
-        return
-    first = max(batch.position - 1, 0)
-    until = time.monotonic() + within_s  # one budget for them all: the grace period's
-    for position, callback in enumerate(batch.callbacks[first:], first + 1):
-        # A hand-off begun and not settled (the send SIGTERM interrupted, or one still under
-        # way on the watchdog's thread) is made again: at least once, never lost.
-        if callback.durable and not callback.settled:
-            durable_work.hand_off(
-                callback, batch, position, reason, until - time.monotonic(), again=True
-            )
-
-
-def _skip_rest(rest: list[Callback], counts: Counts, reason: str) -> None:
-    for callback in rest:
-        counts.skipped += 1
-        log.warning("deferred callback %s skipped: %s", callback.name, reason)

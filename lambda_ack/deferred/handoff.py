@@ -4,10 +4,11 @@ A callback deferred with `durable=True` that fails its last attempt, or that wou
 for lack of time, is sent to the queue named by LAMBDA_RUNTIME_HANDOFF_QUEUE_URL as a message
 that says what to run: the function by name, its arguments, the attempts so far, the request
 that registered it, when, and an idempotency key. The same function consumes that queue (an SQS
-event source mapping): `consuming` recognises the runtime's own messages in an SQS event, runs
-each, and reports those that fail again in `batchItemFailures`, so SQS redelivers them and the
-queue's dead-letter queue gets what keeps failing. Without a queue, such work is logged at ERROR
-with the same message, enough to run it again by hand: nothing is dropped silently.
+event source mapping): `lambda_ack.deferred.consumer` recognises the runtime's own messages in
+an SQS event, runs each, and reports those that fail again in `batchItemFailures`, so SQS
+redelivers them and the queue's dead-letter queue gets what keeps failing. Without a queue, such
+work is logged at ERROR with the same message, enough to run it again by hand: nothing is dropped
+silently.
 
 Only the function's own work runs from the queue. A message names a function to import and call
 with the function's role and secrets, so anyone who could send one would run code: every message
@@ -29,10 +30,9 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable
 
 from lambda_ack import logs
-from lambda_ack.errors import PROCESS_EXITS, Fault
+from lambda_ack.errors import Fault
 
 log = logs.runtime_log
 
@@ -114,7 +114,8 @@ def key() -> bytes:
     return value.encode()
 
 
-def _signature(text: str) -> str:
+def signature(text: str) -> str:
+    """The hex HMAC-SHA256 of a message body under the function's key."""
     return hmac.new(key(), text.encode(), hashlib.sha256).hexdigest()
 
 
@@ -161,7 +162,7 @@ def hand_off(body: dict, within_s: float = 10.0) -> bool:
     try:
         attributes = {
             ATTRIBUTE: {"DataType": "String", "StringValue": ATTRIBUTE_VALUE},
-            SIGNATURE: {"DataType": "String", "StringValue": _signature(text)},
+            SIGNATURE: {"DataType": "String", "StringValue": signature(text)},
         }
         answer = _client.get(max(within_s, 0.05)).send_message(
             QueueUrl=url, MessageBody=text, MessageAttributes=attributes
@@ -181,149 +182,4 @@ def hand_off(body: dict, within_s: float = 10.0) -> bool:
         answer.get("MessageId"),
         (time.perf_counter() - started) * 1000,
     )
-    return True
-
-
-# -- the way back: the same function consuming its queue -------------------------------------
-
-
-class HandedOff:
-    """What a callback run from the queue can know (`runtime.handed_off()`)."""
-
-    __slots__ = ("attempt", "idempotency_key", "request_id", "registered_at")
-
-    def __init__(self, attempt: int, idempotency_key: str, request_id: str, registered_at):
-        self.attempt = attempt  # counting every attempt since it was first registered
-        self.idempotency_key = idempotency_key  # the same for every delivery of this work
-        self.request_id = request_id  # the invocation that registered it
-        self.registered_at = registered_at  # epoch seconds
-
-
-_running: HandedOff | None = None
-
-
-def handed_off() -> HandedOff | None:
-    """The hand-off being run, in a callback the runtime runs from its queue; None otherwise."""
-    return _running
-
-
-def consuming(handler: Callable[..., object]) -> Callable[..., object]:
-    """`handler`, with the runtime's own SQS messages taken out of its events and run.
-
-    Each of them is its own record: whatever it raises (`asyncio.CancelledError` too) is that
-    record's `batchItemFailures` entry, and the others run. One that asks the process to exit
-    (`SystemExit`, `KeyboardInterrupt`) is obeyed after the answer: it and every record not run
-    yet (the function's own records too) are reported for redelivery, and the runtime exits once
-    the answer is posted."""
-
-    def handle(event: object, context: object) -> object:
-        records = event.get("Records") if isinstance(event, dict) else None
-        if not isinstance(records, list) or not any(map(_is_ours, records)):
-            return handler(event, context)
-        failures: list[dict] = []
-        exiting: BaseException | None = None
-        for record in filter(_is_ours, records):
-            if exiting is None:
-                try:
-                    if _run(record):
-                        continue
-                except PROCESS_EXITS as e:
-                    exiting = e
-            else:
-                log.warning(
-                    "hand-off message %s not run: the runtime is exiting; SQS delivers it again",
-                    record.get("messageId"),
-                )
-            failures.append({"itemIdentifier": record.get("messageId")})
-        others = [record for record in records if not _is_ours(record)]
-        if others and exiting is not None:
-            log.warning(
-                "%d records not passed to the handler: the runtime is exiting; SQS delivers "
-                "them again",
-                len(others),
-            )
-            failures += [{"itemIdentifier": record.get("messageId")} for record in others]
-        elif others:
-            from lambda_ack.deferred import aio
-
-            result = handler({**event, "Records": others}, context)
-            if hasattr(type(result), "__await__"):
-                result = aio.run(result)
-            if isinstance(result, dict):
-                failures += result.get("batchItemFailures") or []
-        if exiting is not None:
-            from lambda_ack.deferred import defer
-
-            defer(_exit_as_asked, exiting, always=True)
-        return {"batchItemFailures": failures}
-
-    return handle
-
-
-def _exit_as_asked(exit: BaseException) -> None:
-    """Deferred: a handed-off callback asked the process to exit; after the answer, it does."""
-    raise exit
-
-
-def _is_ours(record: object) -> bool:
-    if not isinstance(record, dict) or record.get("eventSource") != "aws:sqs":
-        return False
-    marker = (record.get("messageAttributes") or {}).get(ATTRIBUTE) or {}
-    return isinstance(marker, dict) and marker.get("stringValue") == ATTRIBUTE_VALUE
-
-
-def _signed(record: dict) -> bool:
-    given = ((record.get("messageAttributes") or {}).get(SIGNATURE) or {}).get("stringValue")
-    body = record.get("body")
-    if not isinstance(given, str) or not isinstance(body, str):
-        return False
-    try:
-        return hmac.compare_digest(given, _signature(body))
-    except UnicodeEncodeError:  # no body the runtime wrote: it writes ASCII
-        return False
-
-
-def _run(record: dict) -> bool:
-    """Run one handed-off callback; False when it fails (SQS then delivers it again). Raises
-    only what asks the process to exit."""
-    global _running
-    if not _signed(record):
-        log.error(
-            "hand-off message %s is not signed with this function's %s: not run (it was not "
-            "written by this function, or was signed with another key)",
-            record.get("messageId"),
-            KEY_VARIABLE,
-        )
-        return False
-    try:
-        body = json.loads(record["body"])
-        module_name, _, name = body["function"].partition(":")
-        import importlib
-
-        fn = getattr(importlib.import_module(module_name), name)
-        receives = int((record.get("attributes") or {}).get("ApproximateReceiveCount", 1))
-        attempt = body["attempts"] + receives
-        _running = HandedOff(
-            attempt, body["idempotencyKey"], body["requestId"], body["registeredAt"]
-        )
-    except Exception:
-        log.exception(
-            "hand-off message %s is not one this runtime can run", record.get("messageId")
-        )
-        return False
-    try:
-        result = fn(*body["args"], **body["kwargs"])
-        if hasattr(type(result), "__await__"):
-            from lambda_ack.deferred import aio
-
-            aio.run(result)
-    except PROCESS_EXITS:
-        log.exception("handed-off callback %s asked the runtime to exit", body["function"])
-        raise
-    except BaseException:  # asyncio.CancelledError too: this record's failure only
-        log.exception("handed-off callback %s failed again (attempt %d)", body["function"], attempt)
-        return False
-    finally:
-        _running = None
-    log.info("handed-off callback %s ran (attempt %d)", body["function"], attempt)
     return True

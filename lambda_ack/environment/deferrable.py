@@ -64,8 +64,9 @@ def deferrable(handler: Callable[[object, object], object]) -> Callable[[object,
 
 def _run_now(batch, context, reason: str | None) -> None:
     from lambda_ack import deferred
+    from lambda_ack.deferred import phase
 
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     left_ms = remaining() if callable(remaining) else 900_000
     deadline_ms = int(time.time() * 1000) + int(left_ms)
-    deferred.run_batch(batch, deadline_ms, deferred.DEFAULT_MARGIN_MS, reason)
+    phase.run_batch(batch, deadline_ms, deferred.DEFAULT_MARGIN_MS, reason)

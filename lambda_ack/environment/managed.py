@@ -5,7 +5,7 @@ after the handler returns, unless an extension holds the environment. Lambda doe
 environment until every extension has asked for its next event. So a thread of the function's
 own process registers as an internal extension for INVOKE events, and after each invocation's
 handler has returned it runs that invocation's deferred callbacks, with the same rules as this
-runtime (`lambda_ack.deferred.run_batch`). Only then does it ask for the next event, which
+runtime (`lambda_ack.deferred.phase.run_batch`). Only then does it ask for the next event, which
 releases the invocation. awslambdaric posts the response meanwhile, from its own thread.
 
 It must register during init, before the runtime's first `/next` (Lambda refuses it later): the
@@ -26,6 +26,7 @@ import time
 
 from lambda_ack import deferred, logs
 from lambda_ack.connection import Connection, ConnectionFailed
+from lambda_ack.deferred import phase
 from lambda_ack.environment import extension as extensions_api
 
 NAME = "lambda-ack-deferred"
@@ -118,7 +119,7 @@ class Extension:
         logs.set_request(request_id, None)
         deferred.adopt(outcome.batch)
         started = time.perf_counter()
-        counts = deferred.run_batch(outcome.batch, deadline, self.margin_ms, outcome.discard_reason)
+        counts = phase.run_batch(outcome.batch, deadline, self.margin_ms, outcome.discard_reason)
         from lambda_ack.deferred import aio
 
         aio.settle(deadline, self.margin_ms)

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 from lambda_ack import deferred, errors, logs
+from lambda_ack.deferred import phase
 
 # Lambda's grace period for a runtime with an internal extension.
 GRACE_MS = 500
@@ -64,7 +65,7 @@ def _on_sigterm(signum: int, frame: object) -> None:
     # Durable work first, with what the grace period allows (less a margin for the exit): it is
     # the work the function said must not be lost; hooks that find no time left are logged.
     left_s = (GRACE_MS - 60) / 1000 - (time.monotonic() - started)
-    deferred.hand_off_unfinished("the environment is shutting down (SIGTERM)", left_s)
+    phase.hand_off_unfinished("the environment is shutting down (SIGTERM)", left_s)
     status = _run_users_handler(signum, frame)
     for i, hook in enumerate(_hooks):
         spent_ms = (time.monotonic() - started) * 1000
