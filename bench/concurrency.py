@@ -1,13 +1,13 @@
 """Managed Instances: both runtimes serving N invocations at once on the same emulator and
 interpreter. `.venv/bin/python bench/concurrency.py [--seconds 5] [--slots 4 16] [--rounds 3]`.
 
-Each case runs `devtools.emulator` with `max_concurrency=N` (what `AWS_LAMBDA_MAX_CONCURRENCY`
-tells both runtimes), waits until all N workers ask for events, then lets N callers invoke
-for `--seconds`, each sending its next invoke once its previous invocation has ended (deferred
-work included), so the slots stay full without a storm of 429s to measure instead. Figures:
-invocations completed per second (the worker back on `/next`), and the peak of the whole
-process tree's proportional set size (PSS, so pages shared by forked workers count once),
-sampled every 20 ms. Handlers: the bench's trivial one, and one with 50 ms of work per
+Each case runs `lambda_ack.cli.local.emulator` with `max_concurrency=N` (what
+`AWS_LAMBDA_MAX_CONCURRENCY` tells both runtimes), waits until all N workers ask for events, then
+lets N callers invoke for `--seconds`, each sending its next invoke once its previous invocation
+has ended (deferred work included), so the slots stay full without a storm of 429s to measure
+instead. Figures: invocations completed per second (the worker back on `/next`), and the peak of
+the whole process tree's proportional set size (PSS, so pages shared by forked workers count
+once), sampled every 20 ms. Handlers: the bench's trivial one, and one with 50 ms of work per
 invocation: deferred on lambda-ack (`defer`), in the handler on awslambdaric, which cannot defer.
 """
 
@@ -32,9 +32,9 @@ from procstat import cpu_seconds  # noqa: E402
 from scenario import HANDLER, Spawned, awslambdaric, lambda_ack, lambda_env  # noqa: E402
 from server import Server  # noqa: E402
 
-from devtools.emulator import Emulator  # noqa: E402
-from devtools.invoke import INVOKE_PATH  # noqa: E402
-from devtools.peer_process import group_members  # noqa: E402
+from lambda_ack.cli.local.emulator import Emulator  # noqa: E402
+from lambda_ack.cli.local.invoke import INVOKE_PATH  # noqa: E402
+from lambda_ack.cli.local.peer_process import group_members  # noqa: E402
 
 
 def pss_kib(group: int) -> int:

@@ -34,7 +34,7 @@ def cold_starts(
         print(f"bench: {APP.relative_to(envs.ROOT)} not found; Slack cold start skipped")
         return {}
     sys.path.insert(0, str(envs.ROOT))
-    from devtools import demo
+    from lambda_ack.cli.local import slack_request as demo
 
     layouts = build_layouts(work, python)
     samples: dict[str, list[float]] = {key: [] for key in layouts}
@@ -56,9 +56,10 @@ def cold_starts(
 def build_layouts(work: Path, python: Path) -> dict[str, Path]:
     """The function zip's tree, unpacked, with and without bytecode: what Lambda puts in
     /var/task."""
-    from devtools import build
+    from lambda_ack.cli.build.interpreter import version_of
+    from lambda_ack.cli.build.zips import unpack
 
-    version = build.version_of(str(python))
+    version = version_of(str(python))
     dist = work / "dist"
     subprocess.run(
         [str(envs.ROOT / "build.sh"), "--python-version", version, "--compile-with", str(python)]
@@ -69,7 +70,7 @@ def build_layouts(work: Path, python: Path) -> dict[str, Path]:
     )
     layouts = {}
     for key, bytecode in VARIANTS:
-        root = build.unpack(dist / "function.zip", work / key)
+        root = unpack(dist / "function.zip", work / key)
         if not bytecode:
             for cache in sorted(root.rglob("__pycache__")):
                 shutil.rmtree(cache)

@@ -1,8 +1,8 @@
 """When Slack gets its answer from a listener that acknowledges first and then works, and when
 the ack guard answers for one that does not: `.venv/bin/python bench/slack_ack.py [--runs 10]`.
 
-Each case runs on `devtools.emulator` (which returns the answer when the runtime posts it, as
-Lambda does), warm unless said otherwise, with the listeners of the end-to-end tests
+Each case runs on `lambda_ack.cli.local.emulator` (which returns the answer when the runtime
+posts it, as Lambda does), warm unless said otherwise, with the listeners of the end-to-end tests
 (`tests/bolt_handlers/ops_restart.py`, `tests/slack_handlers/slack_acks.py`). Their work calls a
 loopback status service that answers after `--work-s` (1 s; 4 s in the guard's cases, which
 need work that outlasts its 2.5 s). The figure is the emulator's: the
@@ -25,9 +25,9 @@ sys.path[:0] = [str(ROOT), str(TESTS)]
 
 from slack_support import FORM, command_body, signed_event  # noqa: E402
 
-from devtools.demo import SIGNING_SECRET  # noqa: E402
-from devtools.emulator import Emulator  # noqa: E402
-from devtools.loopback import LoopbackServer  # noqa: E402
+from lambda_ack.cli.local.emulator import Emulator  # noqa: E402
+from lambda_ack.cli.local.loopback import LoopbackServer  # noqa: E402
+from lambda_ack.cli.local.slack_request import SIGNING_SECRET  # noqa: E402
 
 CASES = (
     # (label, handler, task root, command, cold start)

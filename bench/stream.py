@@ -1,6 +1,6 @@
 """What streaming costs and gives: `.venv/bin/python bench/stream.py [--runs 200] [--mib 100]`.
 
-On `devtools.emulator` (RIE hands a stream over whole), warm, the caller on loopback:
+On `lambda_ack.cli.local.emulator` (RIE hands a stream over whole), warm, the caller on loopback:
 - time to first byte of a handler that streams one chunk at once, through InvokeWithResponseStream
   and through the Function URL path, against the buffered answer of a handler that returns the
   same value (the Invoke API, whole answer read): median and p90 over `--runs`;
@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from devtools.emulator import Emulator  # noqa: E402
-from devtools.invoke import INVOKE_PATH  # noqa: E402
+from lambda_ack.cli.local.emulator import Emulator  # noqa: E402
+from lambda_ack.cli.local.invoke import INVOKE_PATH  # noqa: E402
 
 HANDLERS = ROOT / "tests" / "emulator_handlers"
 STREAM_PATH = "/2021-11-15/functions/function/response-streaming-invocations"

@@ -11,95 +11,23 @@ from __future__ import annotations
 
 import argparse
 import base64
-import hashlib
-import hmac
 import json
 import sys
 import threading
 import time
-import urllib.parse
-import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from devtools.invoke import InvokeResult
-from devtools.loopback import LoopbackServer
+from lambda_ack.cli.local.invoke import InvokeResult
+from lambda_ack.cli.local.loopback import LoopbackServer
+from lambda_ack.cli.local.slack_request import COMMAND, SIGNING_SECRET, slash_command_event
 
 ROOT = Path(__file__).resolve().parent.parent
 HANDLER = "handler_example/app.handler"
-SIGNING_SECRET = "demo-signing-secret-not-a-real-one"
 RESPONSE_URL_PATH = "/commands/T0DEMO/1000000001/demo-response-url"
 STATUS_PATH = "/status"  # the slow backend the example's long work asks (STATUS_URL)
 STATUS_DELAY_S = 2.0
-COMMAND = "/start-process"
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """Slack's request signature: what the function must verify before trusting the command."""
-    base = b"v0:" + timestamp.encode() + b":" + body
-    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-
-
-def slash_command_event(
-    text: str, response_url: str, secret: str = SIGNING_SECRET, command: str = COMMAND
-) -> dict:
-    """The event Lambda builds for a Function URL (payload 2.0) when Slack posts a command."""
-    body = urllib.parse.urlencode(
-        {
-            "token": "demo-verification-token",
-            "team_id": "T0DEMO",
-            "team_domain": "demo",
-            "channel_id": "C0DEMO",
-            "channel_name": "general",
-            "user_id": "U0DEMO",
-            "user_name": "demo",
-            "command": command,
-            "text": text,
-            "api_app_id": "A0DEMO",
-            "response_url": response_url,
-            "trigger_id": "1000000001.1.demo",
-        }
-    ).encode()
-    now = time.time()
-    timestamp = str(int(now))
-    domain = "demo.lambda-url.us-east-1.on.aws"
-    user_agent = "Slackbot 1.0 (+https://api.slack.com/robots)"
-    return {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": "/slack/commands",
-        "rawQueryString": "",
-        "headers": {
-            "content-type": "application/x-www-form-urlencoded",
-            "content-length": str(len(body)),
-            "host": domain,
-            "user-agent": user_agent,
-            "x-forwarded-proto": "https",
-            "x-slack-request-timestamp": timestamp,
-            "x-slack-signature": sign(secret, timestamp, body),
-        },
-        "requestContext": {
-            "accountId": "anonymous",
-            "apiId": "demo",
-            "domainName": domain,
-            "domainPrefix": "demo",
-            "http": {
-                "method": "POST",
-                "path": "/slack/commands",
-                "protocol": "HTTP/1.1",
-                "sourceIp": "127.0.0.1",
-                "userAgent": user_agent,
-            },
-            "requestId": str(uuid.uuid4()),
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-            "timeEpoch": int(now * 1000),
-        },
-        "body": base64.b64encode(body).decode(),
-        "isBase64Encoded": True,
-    }
 
 
 def describe_ack(result: InvokeResult) -> tuple[bool, str]:
@@ -152,17 +80,17 @@ def run(
         slack.hold(STATUS_PATH)
         if rie:
             try:
-                from devtools.rie import RIE
+                from lambda_ack.cli.local.rie import RIE
             except ImportError as e:
-                say(f"demo: --rie needs devtools/rie.py, which is not available here ({e})")
+                say(f"demo: --rie needs lambda_ack.cli.local.rie, not available here ({e})")
                 return 2
             function = RIE(handler, task_root, env=env)
             where = "AWS's Runtime Interface Emulator (RIE)"
         else:
-            from devtools.emulator import Emulator
+            from lambda_ack.cli.local.emulator import Emulator
 
             function = Emulator(handler, task_root, env=env, timeline=out)
-            where = "devtools.emulator"
+            where = "lambda_ack.cli.local.emulator"
         with function:
             say(f"Slack example on {where}: no AWS account, no Slack workspace")
             say(f"  function    {handler}  (task root {task_root})")
@@ -219,8 +147,8 @@ def _explain_rie(say, after_ack_ms: float) -> None:
         f"Under RIE the follow-up arrived {order} the acknowledgement. RIE hands the caller the "
         "response only when the runtime asks for the next event (GET /runtime/invocation/next), "
         "that is after every deferred callback has finished. Lambda returns it as soon as the "
-        "runtime posts /response, which is what devtools.emulator does: run `./dev demo` "
-        "without --rie to see the real timing."
+        "runtime posts /response, which is what the emulator (lambda_ack.cli.local.emulator) does: "
+        "run `./dev demo` without --rie to see the real timing."
     )
 
 

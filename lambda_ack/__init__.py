@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+__version__ = "0.1.0"
+
 from lambda_ack.answer.acknowledgement import AcknowledgementFailed, ack
 from lambda_ack.answer.stream import Stream
 from lambda_ack.deferred import defer

@@ -1,4 +1,5 @@
-"""Shared fixtures: `emulator` makes local Lambdas (`devtools.emulator`) and closes them all."""
+"""Shared fixtures: `emulator` makes local Lambdas (`lambda_ack.cli.local.emulator`) and closes
+them all."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools.emulator import Emulator
+from lambda_ack.cli.local.emulator import Emulator
 
 EMULATOR_HANDLERS = Path(__file__).resolve().parent / "emulator_handlers"
 

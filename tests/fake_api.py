@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from devtools.chunked import ChunkedBody
-from devtools.lambda_env import lambda_env
+from lambda_ack.cli.local.chunked import ChunkedBody
+from lambda_ack.cli.local.lambda_env import lambda_env
 
 ROOT = Path(__file__).resolve().parent.parent
 HANDLERS = Path(__file__).resolve().parent / "handlers"

@@ -10,9 +10,10 @@ from pathlib import Path
 
 from slack_support import lambda_body
 
-from devtools.demo import HANDLER, SIGNING_SECRET, slash_command_event
-from devtools.loopback import LoopbackServer, Request
-from devtools.rie import RIE
+from devtools.demo import HANDLER
+from lambda_ack.cli.local.loopback import LoopbackServer, Request
+from lambda_ack.cli.local.rie import RIE
+from lambda_ack.cli.local.slack_request import SIGNING_SECRET, slash_command_event
 
 
 @dataclass

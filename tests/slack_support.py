@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from hypothesis import strategies as st
 
-from devtools.demo import SIGNING_SECRET, sign
+from lambda_ack.cli.local.slack_request import SIGNING_SECRET, sign
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"

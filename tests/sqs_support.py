@@ -117,7 +117,7 @@ class FirstRequestHeld:
         import urllib.request
         from http.server import BaseHTTPRequestHandler
 
-        from devtools.loopback import QuietHTTPServer
+        from lambda_ack.cli.local.loopback import QuietHTTPServer
 
         self.held = threading.Event()
         self._closed = threading.Event()

@@ -11,8 +11,8 @@ import threading
 import pytest
 from fake_api import HANDLERS, PREFIX
 
-from devtools.loopback import LoopbackServer
-from devtools.rie import RIE
+from lambda_ack.cli.local.loopback import LoopbackServer
+from lambda_ack.cli.local.rie import RIE
 
 pytest_plugins = ["fake_api"]
 

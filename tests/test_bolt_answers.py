@@ -14,7 +14,7 @@ import pytest
 from slack_bolt import App
 from slack_support import FORM, command_body, signed_event
 
-from devtools.demo import SIGNING_SECRET
+from lambda_ack.cli.local.slack_request import SIGNING_SECRET
 
 
 class _Context:

@@ -19,8 +19,8 @@ from slack_support import FORM, command_body, lambda_body, signed_event
 from test_slack_e2e import TOKEN, app_env, call, fresh_path
 
 from devtools.demo import ROOT
-from devtools.emulator import Emulator
-from devtools.loopback import LoopbackServer
+from lambda_ack.cli.local.emulator import Emulator
+from lambda_ack.cli.local.loopback import LoopbackServer
 
 HANDLER = "handler_example/bolt_app.handler"
 BOLT_HANDLERS = Path(__file__).resolve().parent / "bolt_handlers"

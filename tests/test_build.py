@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 from rie_slash import slash_command_on_rie
 
-from devtools.build import unpack
+from lambda_ack.cli.build.zips import unpack
 
 ROOT = Path(__file__).resolve().parent.parent
 # Standard-library folders a Slack function never imports; leaving them out keeps the stand-in
@@ -153,8 +153,8 @@ def test_function_zip_layout_and_modes(built, target):
     found = entries(out / "function.zip")
     for name in [
         "bootstrap",
-        "lambda_ack/loop.py",
-        "runtime/__init__.py",
+        "vendor/lambda_ack/loop.py",
+        "vendor/runtime/__init__.py",
         "handler_example/app.py",
         "vendor/requests/__init__.py",
         "vendor/slack_sdk/webhook/client.py",
@@ -162,6 +162,10 @@ def test_function_zip_layout_and_modes(built, target):
     ]:
         assert name in found, name
     assert not [n for n in found if n.startswith(("vendor/bin/", "tests/", ".", "dist/"))]
+    # The command line and the test helpers are not the runtime: no function carries them.
+    assert not [
+        n for n in found if n.startswith(("vendor/lambda_ack/cli", "vendor/lambda_ack/testing"))
+    ]
     assert not [n for n in found if "/." in n]
     assert mode(found["bootstrap"]) == stat.S_IFREG | 0o755
     for name, info in found.items():
@@ -177,7 +181,7 @@ def test_bytecode_is_precompiled_for_the_target_with_unchecked_hashes(built, tar
     out, printed = built
     tag = "cpython-" + target[0].replace(".", "")
     with zipfile.ZipFile(out / "function.zip") as archive:
-        pyc = archive.read(f"lambda_ack/__pycache__/loop.{tag}.pyc")
+        pyc = archive.read(f"vendor/lambda_ack/__pycache__/loop.{tag}.pyc")
         names = archive.namelist()
     # PEP 552: flags 0b01 = hash-based, source not checked (/var/task is read-only)
     assert int.from_bytes(pyc[4:8], "little") == 0b01
@@ -407,7 +411,12 @@ def test_dependencies_without_hashes_are_refused(tmp_path):
     extra = tmp_path / "requirements-extra.txt"
     extra.write_text("six==1.16.0\n")
     done = build("--requirements", str(extra), "--out", str(tmp_path))
-    _refused(done, tmp_path, "pip could not install", "Hashes are required", "--hash")
+    _refused(
+        done,
+        tmp_path,
+        "pins 'six==1.16.0' without a hash (line 1)",
+        "pip-compile --generate-hashes",
+    )
 
 
 def _pins(path: Path) -> dict[str, tuple[str, frozenset[str]]]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from slack_sdk.signature import SignatureVerifier
 
-from devtools.demo import SIGNING_SECRET, slash_command_event
+from lambda_ack.cli.local.slack_request import SIGNING_SECRET, slash_command_event
 
 ROOT = Path(__file__).resolve().parent.parent
 # Until handler_example/app.py exists the demo runs a stand-in with the same contract.

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from devtools.invoke import invoke
-from devtools.loopback import LoopbackServer
-from devtools.rie import session_members
+from lambda_ack.cli.local.invoke import invoke
+from lambda_ack.cli.local.loopback import LoopbackServer
+from lambda_ack.cli.local.rie import session_members
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = str(ROOT / "dev")

@@ -19,9 +19,9 @@ import pytest
 from slack_support import FORM, JSON, command_body, lambda_body, mention_body, signed_event
 from test_slack_e2e import app_env, fresh_path
 
-from devtools.emulator import Emulator
-from devtools.loopback import LoopbackServer
-from devtools.rie import RIE
+from lambda_ack.cli.local.emulator import Emulator
+from lambda_ack.cli.local.loopback import LoopbackServer
+from lambda_ack.cli.local.rie import RIE
 
 TESTS = Path(__file__).resolve().parent
 BOLT_RESTART = ("ops_restart.handler", TESTS / "bolt_handlers")

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from devtools.invoke import invoke
-from devtools.loopback import LoopbackServer
+from lambda_ack.cli.local.invoke import invoke
+from lambda_ack.cli.local.loopback import LoopbackServer
 
 EMULATOR_HANDLERS = Path(__file__).resolve().parent / "emulator_handlers"
 
@@ -241,7 +241,7 @@ def test_a_missing_bootstrap_is_lambdas_invalid_entrypoint(emulator, tmp_path):
 def test_command_line():
     argv = ["handlers.echo", "--port", "0", "--task-root", str(EMULATOR_HANDLERS), "--timeout", "5"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "devtools.emulator", *argv],
+        [sys.executable, "-m", "lambda_ack.cli.local.emulator", *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -14,8 +14,8 @@ import pytest
 from fake_api import HANDLERS, HOLD, FakeRuntimeAPI, RuntimeProcess
 from sqs_support import FirstRequestHeld, as_records, received
 
-from devtools.emulator import Emulator
-from devtools.loopback import LoopbackServer
+from lambda_ack.cli.local.emulator import Emulator
+from lambda_ack.cli.local.loopback import LoopbackServer
 from lambda_ack.logs.redact import written_forms
 
 pytest_plugins = ["fake_api", "sqs_support"]

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from slack_support import FORM, command_body, http_event, json_values, signature_headers
 
-from devtools.demo import SIGNING_SECRET, slash_command_event
+from lambda_ack.cli.local.slack_request import SIGNING_SECRET, slash_command_event
 from lambda_ack.slack.signature import verify
 from lambda_ack.web.http_event import (
     Headers,

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from devtools.loopback import LoopbackServer
+from lambda_ack.cli.local.loopback import LoopbackServer
 
 N = 4
 

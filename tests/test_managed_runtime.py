@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from bench.envs import awslambdaric_bootstrap, bench_python
-from devtools.loopback import LoopbackServer
-from devtools.rie import RIE
+from lambda_ack.cli.local.loopback import LoopbackServer
+from lambda_ack.cli.local.rie import RIE
 
 ROOT = Path(__file__).resolve().parent.parent
 HANDLERS = Path(__file__).resolve().parent / "managed_handlers"

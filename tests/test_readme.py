@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools.ports import free_port
+from lambda_ack.cli.local.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

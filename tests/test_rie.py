@@ -9,7 +9,7 @@ import re
 import pytest
 from fake_api import HANDLERS
 
-from devtools.rie import RIE
+from lambda_ack.cli.local.rie import RIE
 
 
 @pytest.fixture

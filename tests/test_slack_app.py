@@ -21,7 +21,7 @@ from slack_support import (
     signed_event,
 )
 
-from devtools.demo import SIGNING_SECRET
+from lambda_ack.cli.local.slack_request import SIGNING_SECRET
 from lambda_ack.slack import ConfigurationError, SeenRequests, SlackApp
 from lambda_ack.web.http_event import Response
 

@@ -29,9 +29,10 @@ from slack_support import (
     signed_event,
 )
 
-from devtools.demo import ROOT, SIGNING_SECRET, slash_command_event
-from devtools.emulator import Emulator
-from devtools.loopback import LoopbackServer
+from devtools.demo import ROOT
+from lambda_ack.cli.local.emulator import Emulator
+from lambda_ack.cli.local.loopback import LoopbackServer
+from lambda_ack.cli.local.slack_request import SIGNING_SECRET, slash_command_event
 
 HANDLER = "handler_example/app.handler"
 TOKEN = "xoxb-test-token-not-a-real-one"

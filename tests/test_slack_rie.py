@@ -1,4 +1,4 @@
-"""The slash command through `./bootstrap` on AWS's Runtime Interface Emulator (devtools.rie).
+"""The slash command through `./bootstrap` on AWS's Runtime Interface Emulator (`./dev rie`).
 
 RIE hands the caller its answer only when the runtime asks for the next event, so here the
 follow-up has already arrived when `invoke` returns; the emulator tests show the real timing.
@@ -13,9 +13,10 @@ import uuid
 
 from slack_support import FORM, command_body, lambda_body, signed_event
 
-from devtools import rie
-from devtools.demo import ROOT, SIGNING_SECRET, slash_command_event
-from devtools.loopback import LoopbackServer
+from devtools.demo import ROOT
+from lambda_ack.cli.local import rie
+from lambda_ack.cli.local.loopback import LoopbackServer
+from lambda_ack.cli.local.slack_request import SIGNING_SECRET, slash_command_event
 
 
 def test_slash_command_on_the_real_rie():

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from slack_support import FORM, http_event, signature_headers, signed_event
 
-from devtools.demo import SIGNING_SECRET, sign, slash_command_event
+from lambda_ack.cli.local.slack_request import SIGNING_SECRET, sign, slash_command_event
 from lambda_ack.slack.signature import InvalidSignature, verify
 from lambda_ack.web.http_event import read_request
 

@@ -11,7 +11,7 @@ import time
 import pytest
 from fake_api import HANDLERS
 
-from devtools.emulator import Emulator
+from lambda_ack.cli.local.emulator import Emulator
 
 pytest_plugins = ["sqs_support"]
 

@@ -1,8 +1,9 @@
 """The runtime starts wherever users start it: every way of starting it, from every folder.
 
-Layouts: this checkout (`./bootstrap` beside `lambda_ack/`), an unpacked function zip (made with
-the builder's own zip writer and unpacked as Lambda does), and a container image (the runtime
-in `var/runtime`, the code in `var/task`). Each is started from the runtime's own folder, from
+Layouts: this checkout (`./bootstrap` beside `lambda_ack/`), an unpacked function zip of a project
+(laid out by the builder's own steps: the code at the root, the runtime in `vendor/`; zipped and
+unpacked as Lambda does), and a container image (the runtime in `var/runtime`, the code in
+`var/task`). Each is started from the runtime's own folder, from
 the task root and from an unrelated folder; by `bootstrap`, by `bootstrap` under an
 `AWS_LAMBDA_EXEC_WRAPPER`, and as `python -m lambda_ack` (an image's entrypoint); with and
 without a `PYTHONPATH` of the user's. In each, a handler that imports `runtime` gets the
@@ -17,14 +18,14 @@ against: started from its own folder, `import runtime` failed).
 from __future__ import annotations
 
 import itertools
-import shutil
 import sys
 from pathlib import Path
 
 import pytest
 from fake_api import ROOT, FakeRuntimeAPI, RuntimeProcess
 
-from devtools.build import copy_tree, unpack, write_zip
+from lambda_ack.cli.build.function import bootstrap_into, copy_tree, runtime_into
+from lambda_ack.cli.build.zips import unpack, write_zip
 
 PLAIN_APP = """
 import os
@@ -57,10 +58,12 @@ OWN_RUNTIME = 'WHOSE = "the function\'s own"\n'
 
 
 class Layout:
-    """Where the runtime is (`home`, with `bootstrap`), where the code is, and its handler."""
+    """Where the runtime is (`home`, with `bootstrap`; `packages`, the folder holding
+    `lambda_ack`), where the code is, and its handler."""
 
-    def __init__(self, name: str, home: Path, task_root: Path, handler: str) -> None:
+    def __init__(self, name: str, home: Path, task_root: Path, handler: str, packages: Path):
         self.name, self.home, self.task_root, self.handler = name, home, task_root, handler
+        self.packages = packages
 
 
 def _write_app(folder: Path, own: bool) -> None:
@@ -70,35 +73,30 @@ def _write_app(folder: Path, own: bool) -> None:
         (folder / "runtime.py").write_text(OWN_RUNTIME)
 
 
-def _runtime_into(folder: Path) -> None:
-    """The runtime as the builders lay it out: `bootstrap` with `lambda_ack/` and `runtime/`."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for package in ("lambda_ack", "runtime"):
-        copy_tree(ROOT / package, folder / package)
-    shutil.copy2(ROOT / "bootstrap", folder / "bootstrap")
-
-
 def _layout(name: str, own: bool, base: Path) -> Layout:
     if name == "checkout":
         _write_app(base / "bot", own)
-        return Layout(name, ROOT, base / "bot", "app.handler")
-    if name == "image":
-        _runtime_into(base / "var" / "runtime")
+        return Layout(name, ROOT, base / "bot", "app.handler", ROOT)
+    if name == "image":  # as the repository's Dockerfile lays it out
+        runtime_root = base / "var" / "runtime"
+        runtime_root.mkdir(parents=True)
+        for package in ("lambda_ack", "runtime"):
+            copy_tree(ROOT / package, runtime_root / package)
+        bootstrap_into(runtime_root)
         _write_app(base / "var" / "task", own)
-        return Layout(name, base / "var" / "runtime", base / "var" / "task", "app.handler")
-    # The function zip: the runtime at its root, the code in a folder of its own name, as the
-    # builder zips it; unpacked with each entry's mode, as Lambda unpacks it.
+        return Layout(name, runtime_root, base / "var" / "task", "app.handler", runtime_root)
+    # A project's function zip, laid out by the builder's own steps (code at the root, the runtime
+    # in vendor/), zipped and unpacked with each entry's mode, as Lambda unpacks it.
     staged = base / "stage"
-    _runtime_into(staged)
-    _write_app(staged / "fn", own)
+    _write_app(staged, own)
+    runtime_into(staged / "vendor")
+    bootstrap_into(staged)
     write_zip(staged, base / "function.zip")
     unpacked = unpack(base / "function.zip", base / "var-task")
-    return Layout(name, unpacked, unpacked, "fn/app.handler")
+    return Layout(name, unpacked, unpacked, "app.handler", unpacked / "vendor")
 
 
-# A handler's own top-level `runtime.py` cannot exist in the zip: its code sits in a folder of
-# its own name there, and the zip's top level holds the runtime's `runtime/`.
-KINDS = [("checkout", False), ("checkout", True), ("image", False), ("image", True), ("zip", False)]
+KINDS = [(layout, own) for layout in ("checkout", "image", "zip") for own in (False, True)]
 WHERE = ("runtime's folder", "task root", "unrelated folder")
 HOW = ("bootstrap", "exec wrapper", "python -m lambda_ack")
 _ID = {
@@ -150,8 +148,8 @@ def test_the_runtime_starts_and_serves(tmp_path, layout_name, own, where, how, p
         env["AWS_LAMBDA_EXEC_WRAPPER"] = str(wrapper)
     elif how == "python -m lambda_ack":
         command = [str(python), "-m", "lambda_ack"]
-        if cwd != layout.home:  # as an image sets it: the runtime must be found somewhere
-            paths.append(str(layout.home))
+        if cwd != layout.packages:  # as an image sets it: the runtime must be found somewhere
+            paths.append(str(layout.packages))
     env["PYTHONPATH"] = ":".join(paths) if paths else None
 
     api = FakeRuntimeAPI()
@@ -161,7 +159,7 @@ def test_the_runtime_starts_and_serves(tmp_path, layout_name, own, where, how, p
         outcome = api.outcome(request_id)
         assert outcome.path.endswith("/response"), f"{outcome.body!r}\n{proc.output}"
         answer = outcome.json()
-        expected = "the function's own" if own else str((layout.home / "runtime").resolve())
+        expected = "the function's own" if own else str((layout.packages / "runtime").resolve())
         assert answer["runtime"] == expected, proc.output
         assert answer["lib"] == (str(libs) if pythonpath else None)
         api.wait_for(lambda rs: any(r.path == "/mark/deferred-ran" for r in rs))

@@ -13,7 +13,7 @@ import re
 import pytest
 from fake_api import PREFIX
 
-from devtools.loopback import LoopbackServer
+from lambda_ack.cli.local.loopback import LoopbackServer
 
 pytest_plugins = ["fake_api"]
 

@@ -15,8 +15,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from devtools.loopback import LoopbackServer
-from devtools.rie import RIE
+from lambda_ack.cli.local.loopback import LoopbackServer
+from lambda_ack.cli.local.rie import RIE
 
 ROOT = Path(__file__).resolve().parent.parent
 HANDLERS = ROOT / "tests" / "emulator_handlers"

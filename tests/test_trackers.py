@@ -18,7 +18,7 @@ import json
 import sys
 from pathlib import Path
 
-from devtools.loopback import LoopbackServer
+from lambda_ack.cli.local.loopback import LoopbackServer
 
 TRACKER_HANDLERS = Path(__file__).resolve().parent / "tracker_handlers"
 

@@ -10,7 +10,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler
 
-from devtools.loopback import QuietHTTPServer
+from lambda_ack.cli.local.loopback import QuietHTTPServer
 
 
 class OutputPipe:
@@ -73,7 +73,7 @@ def serve(handle, port: int) -> QuietHTTPServer:
             length = int(self.headers.get("Content-Length") or 0)
             handle(self, self.rfile.read(length) if length else b"")
 
-        # A Function URL takes any method (`devtools.function_url`).
+        # A Function URL takes any method (`lambda_ack.cli.local.function_url`).
         do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
 
     server = QuietHTTPServer(("127.0.0.1", port), Handler)

@@ -1,10 +1,10 @@
 """The emulator's Runtime API: what the runtime process talks to.
 
-Part of `devtools.emulator.Emulator` (its state, `_cond` and the invocations, is set up there):
-`/next` hands over the queued invocations one at a time, `/response` and `/error` answer the
-waiting caller at once, a streamed `/response` is relayed chunk by chunk
-(`devtools.emulator_stream`), and just enough of the Extensions API is served for the runtime to
-register for SIGTERM.
+Part of `lambda_ack.cli.local.emulator.Emulator` (its state, `_cond` and the invocations, is set
+up there): `/next` hands over the queued invocations one at a time, `/response` and `/error`
+answer the waiting caller at once, a streamed `/response` is relayed chunk by chunk
+(`lambda_ack.cli.local.emulator_stream`), and just enough of the Extensions API is served for the
+runtime to register for SIGTERM.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler
 
-from devtools import emulator_stream, peer_process
-from devtools.chunked import ChunkedBody, MalformedChunks
-from devtools.emulator_invocation import MAX_RESPONSE_BYTES, Invocation, error_headers
-from devtools.emulator_io import peer_alive, reply
+from lambda_ack.cli.local import emulator_stream, peer_process
+from lambda_ack.cli.local.chunked import ChunkedBody, MalformedChunks
+from lambda_ack.cli.local.emulator_invocation import MAX_RESPONSE_BYTES, Invocation, error_headers
+from lambda_ack.cli.local.emulator_io import peer_alive, reply
 
 RUNTIME_PREFIX = "/2018-06-01/runtime"
 EXTENSION_PREFIX = "/2020-01-01/extension"

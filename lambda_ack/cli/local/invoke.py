@@ -1,4 +1,4 @@
-"""Sending one invoke to a local Lambda endpoint (RIE or `devtools.emulator`), as a caller would.
+"""Sending one invoke to a local Lambda endpoint (RIE or the emulator), as a caller would.
 
 Both endpoints speak the Lambda Invoke API path, so one client serves both and the timing a user
 sees is measured the same way.
@@ -6,10 +6,14 @@ sees is measured the same way.
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import json
+import os
+import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 
@@ -78,17 +82,7 @@ def wait_for_endpoint(address: str, timeout: float) -> bool:
             time.sleep(0.05)  # polling a port that is not open yet, bounded by the deadline
 
 
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-    import sys
-    from pathlib import Path
-
-    parser = argparse.ArgumentParser(
-        prog="./dev invoke",
-        description="Send one event to a local Lambda (./dev rie run or ./dev emulate) and print "
-        "the answer: HTTP status and time on stderr, the body on stdout.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("event_file", nargs="?", help="a JSON event file, or - for stdin")
     what.add_argument(
@@ -101,16 +95,17 @@ def main(argv: list[str] | None = None) -> int:
     what.add_argument(
         "--url",
         metavar="PATH",
-        help="GET PATH (e.g. '/report?days=3') from ./dev emulate as a Function URL request; "
+        help="GET PATH (e.g. '/report?days=3') from the emulator as a Function URL request; "
         "a streamed answer is printed as it arrives",
     )
     parser.add_argument("--port", type=int, default=9000, help="the invoke port")
     parser.add_argument(
         "--follow-up", type=float, default=10.0, help="seconds to wait for a post to response_url"
     )
-    args = parser.parse_args(argv)
-    address = f"127.0.0.1:{args.port}"
 
+
+def run(args: argparse.Namespace) -> int:
+    address = f"127.0.0.1:{args.port}"
     if args.slack_command is not None:
         return _slack_command(args.slack_command, address, args.follow_up)
     if args.url is not None:
@@ -125,8 +120,23 @@ def main(argv: list[str] | None = None) -> int:
     return _send(address, body)
 
 
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="./dev invoke",
+        description=DESCRIPTION,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+DESCRIPTION = (
+    "Send one event to a local Lambda (the emulator or RIE) and print the answer: HTTP status and "
+    "time on stderr, the body on stdout."
+)
+
+
 def _wait_for(address: str) -> None:
-    import sys
 
     if not wait_for_endpoint(address, timeout=10.0):
         sys.exit(
@@ -137,7 +147,6 @@ def _wait_for(address: str) -> None:
 
 def _get_url(address: str, path: str) -> int:
     """The Function URL way: status and headers on stderr, the body copied out chunk by chunk."""
-    import sys
 
     if not path.startswith("/"):
         sys.exit(f"invoke: --url takes a path starting with '/', got {path!r}")
@@ -165,7 +174,6 @@ def _get_url(address: str, path: str) -> int:
 
 
 def _send(address: str, body: bytes, headers: dict[str, str] | None = None) -> int:
-    import sys
 
     _wait_for(address)
     result = invoke(address, body, headers)
@@ -177,11 +185,8 @@ def _send(address: str, body: bytes, headers: dict[str, str] | None = None) -> i
 
 
 def _slack_command(line: str, address: str, follow_up_s: float) -> int:
-    import os
-    import sys
-
-    from devtools.demo import slash_command_event
-    from devtools.loopback import LoopbackServer
+    from lambda_ack.cli.local.loopback import LoopbackServer
+    from lambda_ack.cli.local.slack_request import slash_command_event
 
     secret = os.environ.get("SLACK_SIGNING_SECRET")
     if not secret:

@@ -24,8 +24,8 @@ import threading
 import time
 import zlib
 
-from devtools.emulator_invocation import MAX_RESPONSE_BYTES, error_headers
-from devtools.emulator_io import reply
+from lambda_ack.cli.local.emulator_invocation import MAX_RESPONSE_BYTES, error_headers
+from lambda_ack.cli.local.emulator_io import reply
 
 HTTP_INTEGRATION = "application/vnd.awslambda.http-integration-response"
 _HELD_BYTES = 4 * 1024 * 1024
@@ -119,8 +119,8 @@ def write_eventstream(http, status: int, answer, headers: dict[str, str]) -> flo
 
 def write_function_url(http, status: int, answer, headers: dict[str, str]) -> float:
     """A Function URL in RESPONSE_STREAM mode; a buffered answer is translated as Lambda
-    translates a handler's return value (`devtools.function_url`)."""
-    from devtools.function_url import http_answer
+    translates a handler's return value (`lambda_ack.cli.local.function_url`)."""
+    from lambda_ack.cli.local.function_url import http_answer
 
     if not isinstance(answer, Relay):
         code, answer_headers, cookies, body = http_answer(answer, headers)

@@ -1,15 +1,16 @@
 """The real AWS Runtime Interface Emulator (RIE), as a plain process: no Docker needed.
 
 AWS ships the RIE binary inside the `aws-sam-cli` wheel on PyPI. This module downloads that
-wheel once (pinned version and sha256), extracts only the binary for this machine into
-`.cache/rie/`, and runs `bootstrap` under it. RIE is the reference for the Lambda protocol, but
-it differs from Lambda in ways that matter to deferred work (see the README): it answers the
-caller only when the runtime asks for the next event, never freezes the process, does not
-stream, and crashes on concurrent invokes — so invokes are sent one at a time.
+wheel once (pinned version and sha256), extracts only the binary for this machine into the
+per-user cache (`lambda_ack.cli.paths.cache_dir`), and runs the runtime under it. RIE is the
+reference for the Lambda protocol, but it differs from Lambda in ways that matter to deferred
+work (see the README): it answers the caller only when the runtime asks for the next event,
+never freezes the process, does not stream, and crashes on concurrent invokes — so invokes are
+sent one at a time.
 
     ./dev rie fetch
     ./dev rie run HANDLER [--task-root DIR] [--port 9000] [--runtime-api-port N] [--timeout S]
-    ./dev invoke EVENT_FILE [--port 9000]     (devtools/invoke.py)
+    ./dev invoke EVENT_FILE [--port 9000]     (lambda_ack/cli/local/invoke.py)
 """
 
 from __future__ import annotations
@@ -30,16 +31,15 @@ import zipfile
 from pathlib import Path
 from typing import TextIO
 
-from devtools.collected import wait_for_text
-from devtools.invoke import InvokeResult, invoke
-from devtools.lambda_env import lambda_env
-from devtools.ports import PortTaken, ensure_free, free_port
+from lambda_ack.cli.local.collected import wait_for_text
+from lambda_ack.cli.local.invoke import InvokeResult, invoke
+from lambda_ack.cli.local.lambda_env import lambda_env
+from lambda_ack.cli.local.ports import PortTaken, ensure_free, free_port
+from lambda_ack.cli.paths import cache_dir, command_of, runtime_command
 
-ROOT = Path(__file__).resolve().parent.parent
 SAM_CLI_VERSION = "1.170.0"
 WHEEL = f"aws_sam_cli-{SAM_CLI_VERSION}-py3-none-any.whl"
 WHEEL_SHA256 = "24ebaf5ecba38dc1758089968cb89ab61e124b84e92a344fc7a2771a47f4d0bf"
-CACHE = ROOT / ".cache" / "rie" / SAM_CLI_VERSION
 # `docker run -p 9000:8080` is how the RIE is usually reached, so docs and scripts say :9000.
 DEFAULT_PORT = 9000
 _ARCHES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
@@ -55,13 +55,14 @@ def ensure_rie() -> Path:
     arch = _ARCHES.get(machine)
     if arch is None:
         raise RIEUnavailable(f"AWS publishes no RIE binary for this machine ({machine})")
-    binary = CACHE / f"aws-lambda-rie-{arch}"
+    cache = cache_dir() / "rie" / SAM_CLI_VERSION
+    binary = cache / f"aws-lambda-rie-{arch}"
     if os.access(binary, os.X_OK):
         return binary
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache) as tmp:
         wheel = Path(tmp) / WHEEL
-        _download(tmp)
+        _download(tmp, cache)
         if not wheel.exists():
             raise RIEUnavailable(f"pip did not produce {WHEEL} in {tmp}")
         digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
@@ -80,7 +81,7 @@ def ensure_rie() -> Path:
     return binary
 
 
-def _download(into: str) -> None:
+def _download(into: str, cache: Path) -> None:
     command = [
         sys.executable,
         "-m",
@@ -100,7 +101,7 @@ def _download(into: str) -> None:
         raise RIEUnavailable(
             f"could not download aws-sam-cli=={SAM_CLI_VERSION} from PyPI to get the RIE "
             f"binary ({' / '.join(said) or e}). It needs access to PyPI once; after that the "
-            f"binary is cached in {CACHE}."
+            f"binary is cached in {cache}."
         ) from e
 
 
@@ -112,7 +113,7 @@ class RIE:
         handler: str,
         task_root: str | Path,
         env: dict[str, str | None] | None = None,
-        bootstrap: str | Path = ROOT / "bootstrap",
+        bootstrap: str | Path | list[str] | None = None,
         port: int = 0,
         runtime_api_port: int = 0,
         function_timeout_s: int | None = None,
@@ -143,7 +144,7 @@ class RIE:
                 self.invoke_address,
                 "--log-level",
                 log_level,
-                str(Path(bootstrap).resolve()),
+                *(runtime_command() if bootstrap is None else command_of(bootstrap)),
                 handler,
             ],
             env=full_env,
@@ -246,8 +247,21 @@ def session_members(sid: int) -> list[int]:
     return members
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="./dev rie", description=__doc__.split("\n")[0])
+def add_arguments(parser: argparse.ArgumentParser, handler_required: bool = True) -> None:
+    parser.add_argument(
+        "handler",
+        nargs=None if handler_required else "?",
+        help="module.function, as in _HANDLER"
+        + ("" if handler_required else " (default: the project's)"),
+    )
+    parser.add_argument("--task-root", help="the function's code folder (default: .)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="invoke port (0: any free)")
+    parser.add_argument("--runtime-api-port", type=int, default=0, help="0: any free port")
+    parser.add_argument("--timeout", type=int, help="AWS_LAMBDA_FUNCTION_TIMEOUT in seconds")
+
+
+def main(argv: list[str] | None = None, prog: str = "./dev rie") -> None:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("fetch", help="download and cache the RIE binary; print its path")
     run = commands.add_parser(
@@ -255,20 +269,24 @@ def main(argv: list[str] | None = None) -> None:
         help="run a handler under RIE until Ctrl-C or SIGTERM",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    run.add_argument("handler", help="module.function, as in _HANDLER")
-    run.add_argument("--task-root", default=".", help="the function's code folder")
-    run.add_argument("--port", type=int, default=DEFAULT_PORT, help="invoke port (0: any free)")
-    run.add_argument("--runtime-api-port", type=int, default=0, help="0: any free port")
-    run.add_argument("--timeout", type=int, help="AWS_LAMBDA_FUNCTION_TIMEOUT in seconds")
+    add_arguments(run)
     args = parser.parse_args(argv)
-
-    try:
-        if args.command == "fetch":
+    if args.command == "fetch":
+        try:
             print(ensure_rie())
-        else:
-            sys.exit(_run(args))
+        except RIEUnavailable as e:
+            sys.exit(f"rie: {e}")
+    else:
+        run_under_rie(args)
+
+
+def run_under_rie(args: argparse.Namespace, prog: str = "rie") -> None:
+    """The handler under RIE until the user stops it; exits with RIE's status, or what failed in
+    one line."""
+    try:
+        sys.exit(_run(args))
     except (RIEUnavailable, PortTaken) as e:
-        sys.exit(f"rie: {e}")
+        sys.exit(f"{prog}: {e}")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -284,7 +302,7 @@ def _run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, stop_requested)
     rie = RIE(
         args.handler,
-        args.task_root,
+        args.task_root or ".",
         port=args.port,
         runtime_api_port=args.runtime_api_port,
         function_timeout_s=args.timeout,

@@ -13,7 +13,7 @@ emulator behaves like Lambda where it matters for deferred work:
 - one timeline line per invocation says what the caller waited and what ran after;
 - a streamed response reaches the caller chunk by chunk (RIE hands it over whole), through the
   Invoke API (whole, at the end), InvokeWithResponseStream, or any other path, which is the
-  function's URL: the request becomes a payload 2.0 event (`devtools.emulator_stream`).
+  function's URL: the request becomes a payload 2.0 event (`lambda_ack.cli.local.emulator_stream`).
 
 Lambda-Runtime-* values for one invoke come from the Invoke request's headers: send
 `Lambda-Runtime-Client-Context`, `-Cognito-Identity`, `-Aws-Tenant-Id`, `-Invocation-Id` or
@@ -43,16 +43,16 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import TextIO
 
-from devtools import emulator_stream, function_url
-from devtools.collected import wait_for_text
-from devtools.emulator_invocation import Invocation, Timeline, ms, trace_id
-from devtools.emulator_io import OutputPipe, reply, serve
-from devtools.emulator_process import RuntimeProcessControl
-from devtools.emulator_runtime_api import RuntimeAPIServing
-from devtools.invoke import INVOKE_PATH, InvokeResult, invoke
-from devtools.ports import PortTaken, taken
+from lambda_ack.cli.local import emulator_stream, function_url
+from lambda_ack.cli.local.collected import wait_for_text
+from lambda_ack.cli.local.emulator_invocation import Invocation, Timeline, ms, trace_id
+from lambda_ack.cli.local.emulator_io import OutputPipe, reply, serve
+from lambda_ack.cli.local.emulator_process import RuntimeProcessControl
+from lambda_ack.cli.local.emulator_runtime_api import RuntimeAPIServing
+from lambda_ack.cli.local.invoke import INVOKE_PATH, InvokeResult, invoke
+from lambda_ack.cli.local.ports import PortTaken, taken
+from lambda_ack.cli.paths import command_of, runtime_command
 
-ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "123456789012"
 _LAMBDA_API = ("/2015-03-31/", "/2021-11-15/")
 _ALL_BUSY = (
@@ -91,7 +91,7 @@ class Emulator(RuntimeAPIServing, RuntimeProcessControl):
         handler: str,
         task_root: str | Path,
         env: dict[str, str] | None = None,
-        bootstrap: str | Path = ROOT / "bootstrap",
+        bootstrap: str | Path | list[str] | None = None,
         function_timeout_s: float = 30.0,
         freeze: bool = False,
         port: int = 0,
@@ -100,7 +100,9 @@ class Emulator(RuntimeAPIServing, RuntimeProcessControl):
         runtime_log: TextIO | None = None,
         max_concurrency: int = 1,
     ) -> None:
-        """`runtime_log`, when set, gets the runtime's output line by line as it arrives.
+        """`bootstrap`: what starts the runtime, a path or a command (default: this checkout's
+        `bootstrap`, or `python -m lambda_ack` with this interpreter when installed).
+        `runtime_log`, when set, gets the runtime's output line by line as it arrives.
         `max_concurrency` > 1 is a Managed Instances environment: that many invocations in
         flight at once, 429 beyond, no freeze, and a timeout that fails only its invocation."""
         if max_concurrency < 1:
@@ -110,7 +112,7 @@ class Emulator(RuntimeAPIServing, RuntimeProcessControl):
         self.max_concurrency = max_concurrency
         self.handler = handler
         self.task_root = Path(task_root).resolve()
-        self.bootstrap = Path(bootstrap)
+        self.command = runtime_command() if bootstrap is None else command_of(bootstrap)
         self.function_timeout_s = function_timeout_s
         self.freeze = freeze
         self.timelines: list[Timeline] = []
@@ -190,6 +192,15 @@ class Emulator(RuntimeAPIServing, RuntimeProcessControl):
     def runtime_pid(self) -> int | None:
         with self._cond:
             return self._proc.pid if self._proc else None
+
+    def restart(self) -> None:
+        """New code: once no invocation runs, the runtime process is stopped, and the next invoke
+        starts a fresh one (a cold start), as a deployment gives new environments."""
+        with self._cond:
+            self._cond.wait_for(lambda: not self._running or self._closed)
+            if not self._closed:
+                self._kill_runtime()
+                self._cond.notify_all()
 
     def close(self) -> None:
         """Stop as Lambda ends an environment: SIGTERM to the runtime (which, having registered
@@ -332,15 +343,14 @@ class Emulator(RuntimeAPIServing, RuntimeProcessControl):
         self._cond.notify_all()
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="./dev emulate",
-        description="Run a handler on a local Lambda that answers the caller as soon as the "
-        "runtime posts its response, and enforces the timeout over deferred work too.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+def add_arguments(parser: argparse.ArgumentParser, handler_required: bool = True) -> None:
+    parser.add_argument(
+        "handler",
+        nargs=None if handler_required else "?",
+        help="module.function, e.g. handler_example/app.handler"
+        + ("" if handler_required else " (default: the project's)"),
     )
-    parser.add_argument("handler", help="module.function, e.g. handler_example/app.handler")
-    parser.add_argument("--task-root", default=".", help="the function's code folder")
+    parser.add_argument("--task-root", help="the function's code folder (default: .)")
     parser.add_argument("--port", type=int, default=9000, help="Invoke API port (0: any free)")
     parser.add_argument("--timeout", type=float, default=30.0, help="function timeout, seconds")
     parser.add_argument("--freeze", action="store_true", help="SIGSTOP the runtime when idle")
@@ -351,15 +361,21 @@ def main(argv: list[str] | None = None) -> None:
         metavar="N",
         help="a Managed Instances environment: N invocations at once (429 beyond), no freeze",
     )
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--reload",
+        action="store_true",
+        help="start the function afresh when a source file under the task root changes",
+    )
 
+
+def run(args: argparse.Namespace, prog: str = "emulator") -> None:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     try:
         emulator = Emulator(
             args.handler,
-            args.task_root,
+            args.task_root or ".",
             function_timeout_s=args.timeout,
             freeze=args.freeze,
             port=args.port,
@@ -367,16 +383,36 @@ def main(argv: list[str] | None = None) -> None:
             runtime_log=sys.stderr,
         )
     except (PortTaken, ValueError) as e:
-        sys.exit(f"emulator: {e}")
+        sys.exit(f"{prog}: {e}")
     with emulator:
         print(
-            f"emulator: invoke with  curl -d '{{}}' "
+            f"{prog}: invoke with  curl -d '{{}}' "
             f"http://{emulator.invoke_address}{INVOKE_PATH}\n"
-            f"emulator: or as its Function URL:  curl -N http://{emulator.invoke_address}/\n"
-            f"emulator: Runtime API at {emulator.runtime_api_address}; Ctrl-C stops",
+            f"{prog}: or as its Function URL:  curl -N http://{emulator.invoke_address}/\n"
+            f"{prog}: Runtime API at {emulator.runtime_api_address}; Ctrl-C stops",
             flush=True,
         )
+        if args.reload:
+            from lambda_ack.cli.local.reload import watch
+
+            watch(emulator.task_root, emulator.restart, stop, prog)
         stop.wait()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="./dev emulate",
+        description=DESCRIPTION,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add_arguments(parser)
+    run(parser.parse_args(argv))
+
+
+DESCRIPTION = (
+    "Run a handler on a local Lambda that answers the caller as soon as the runtime posts its "
+    "response, and enforces the timeout over deferred work too."
+)
 
 
 if __name__ == "__main__":

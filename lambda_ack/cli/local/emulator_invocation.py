@@ -1,6 +1,6 @@
 """One emulated invocation, from the invoke's arrival to its timeline line.
 
-Kept apart from the servers and the process handling in `devtools.emulator`: this is the
+Kept apart from the servers and the process handling in `lambda_ack.cli.local.emulator`: this is the
 bookkeeping of what the caller waited and what ran after, which the timeline reports.
 """
 

@@ -1,7 +1,8 @@
 """The emulator's runtime process: started on the invoke that finds none (a cold start), killed at
 a timeout, stopped at shutdown with SIGTERM and the grace period, as Lambda treats it.
 
-Part of `devtools.emulator.Emulator` (its state, `_cond` and the invocations, is set up there).
+Part of `lambda_ack.cli.local.emulator.Emulator` (its state, `_cond` and the invocations, is set
+up there).
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import subprocess
 import threading
 import time
 
-from devtools.emulator_invocation import Invocation, error_headers, ms
-from devtools.emulator_io import OutputPipe
-from devtools.lambda_env import lambda_env
+from lambda_ack.cli.local.emulator_invocation import Invocation, error_headers, ms
+from lambda_ack.cli.local.emulator_io import OutputPipe
+from lambda_ack.cli.local.lambda_env import lambda_env
 
 # What Lambda allows a runtime with internal extensions between SIGTERM and SIGKILL is 500 ms;
 # a little more here, so a slow machine does not cut the runtime's own shutdown report short.
@@ -35,7 +36,7 @@ class RuntimeProcessControl:
         self._seen_workers.clear()
         try:
             proc = subprocess.Popen(
-                [str(self.bootstrap)],
+                self.command,
                 env=env,
                 cwd=self.task_root,
                 stdout=subprocess.PIPE,

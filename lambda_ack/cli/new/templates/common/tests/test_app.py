@@ -1,0 +1,20 @@
+"""The function on this machine as Lambda runs it (lambda-ack's local Lambda): no AWS account and
+no Slack workspace; a loopback server stands in for the command's response_url."""
+
+from lambda_ack.testing import SlackStandIn, answer_text, local_function, slash_command
+
+SECRET = "test-signing-secret"
+ENV = {"SLACK_SIGNING_SECRET": SECRET, "SLACK_BOT_TOKEN": "xoxb-test-token"}
+
+
+def test_hello_is_answered_at_once_and_the_work_is_done_after():
+    with SlackStandIn() as slack, local_function(env=ENV) as function:
+        result = function.invoke(slash_command("/hello world", slack.response_url, SECRET))
+        assert "Working on it: world" in answer_text(result)
+        assert slack.posted()["text"] == "Done: world"
+
+
+def test_a_request_with_a_wrong_signature_is_refused():
+    with SlackStandIn() as slack, local_function(env=ENV) as function:
+        forged = slash_command("/hello world", slack.response_url, "not-the-secret")
+        assert function.invoke(forged).json()["statusCode"] == 401
