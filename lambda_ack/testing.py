@@ -63,11 +63,16 @@ def answer_text(result: InvokeResult) -> str:
 
 
 class SlackStandIn(LoopbackServer):
-    """Slack's side on loopback: a command's `response_url` that records what is posted to it."""
+    """Slack's side on loopback: a command's `response_url` that records what is posted to it,
+    and a Web API (`api_url`, for `SLACK_API_URL`) that answers every method `{"ok": true}`."""
 
     @property
     def response_url(self) -> str:
         return self.url + RESPONSE_PATH
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/api/"
 
     def posted(self, count: int = 1, timeout: float = 10.0) -> dict:
         """The `count`-th message the function posted to the response_url, once it arrived."""
