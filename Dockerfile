@@ -17,15 +17,10 @@
 # that is not HTTP (`./dev invoke - --port 9000 <<< '{}'`) gets a 400, a request signed with
 # another secret or older than 5 minutes a 401.
 #
-# Your own handler: put your code in a folder beside this file (say `my_app/app.py` with
-# `def handler(event, context)`), then change two lines below: the `COPY handler_example/ ...`
-# line in the builder stage (source and destination folder) and `CMD ["my_app/app.handler"]`.
-# That is deliberately an edit, not a build argument: CMD's exec form cannot expand a build
-# argument, so `--build-arg HANDLER_DIR=my_app` would still leave CMD naming handler_example
-# (an image that fails its init on the first request). For a handler already in the image, CMD
-# can also be overridden at run time: `docker run ... slack-ack other/module.handler`, or
-# `ImageConfig.Command` on the function. Your own dependencies: add them to requirements.in,
-# then `./dev lock`.
+# This is the repository's example. For a project of your own, `lambda-ack new` writes a
+# Dockerfile of its own, built from what `lambda-ack build --image` lays out (no edit of this
+# file). For a handler already in this image, CMD can be overridden at run time: `docker run ...
+# slack-ack other/module.handler`, or `ImageConfig.Command` on the function.
 
 # al2023 (x86_64) or al2023-arm64. For a fully fixed build pin a digest as well:
 # --build-arg BASE_TAG=al2023@sha256:<digest of the tag you tested>.
