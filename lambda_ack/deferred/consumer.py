@@ -24,15 +24,58 @@ log = logs.runtime_log
 
 
 class HandedOff:
-    """What a callback run from the queue can know (`runtime.handed_off()`)."""
+    """What a callback run from the queue can know (`runtime.handed_off()`), and `once()`."""
 
-    __slots__ = ("attempt", "idempotency_key", "request_id", "registered_at")
+    __slots__ = ("attempt", "idempotency_key", "request_id", "registered_at", "claimed", "_lease")
 
-    def __init__(self, attempt: int, idempotency_key: str, request_id: str, registered_at):
+    def __init__(
+        self, attempt: int, idempotency_key: str, request_id: str, registered_at, lease_s: int
+    ):
         self.attempt = attempt  # counting every attempt since it was first registered
         self.idempotency_key = idempotency_key  # the same for every delivery of this work
         self.request_id = request_id  # the invocation that registered it
         self.registered_at = registered_at  # epoch seconds
+        self.claimed = False
+        self._lease = lease_s
+
+    def once(self) -> bool:
+        """True when this delivery is the one to do the work: `if not runtime.handed_off().once():
+        return` makes a callback run once however often SQS delivers it.
+
+        The idempotency key is claimed in the duplicate guard's store (the
+        `LAMBDA_RUNTIME_DEDUPE_TABLE` table, shared by every environment; without one, this
+        environment's memory). The claim is a lease that ends shortly after this invocation's
+        deadline, made to last 14 days only when the callback returns: a delivery that fails or
+        exits gives it back, and one that the deadline kills lets it lapse, so the next delivery
+        does the work instead of finding it claimed by a process that is gone."""
+        from lambda_ack.dedupe import process_store
+
+        claimed = process_store().claim(_claim_key(self.idempotency_key), ttl_s=self._lease)
+        self.claimed = self.claimed or claimed
+        return claimed
+
+    def settle(self, done: bool) -> None:
+        """After the callback: its claim kept for good when `done`, given back otherwise."""
+        if not self.claimed:
+            return
+        from lambda_ack.dedupe import process_store
+
+        key = _claim_key(self.idempotency_key)
+        if done:
+            process_store().keep(key, CLAIM_TTL_S)
+        else:
+            process_store().release(key)
+
+
+# SQS keeps a message for at most 14 days: no delivery of it comes later than that.
+CLAIM_TTL_S = 14 * 24 * 3600
+# A claim's lease outlives the invocation's deadline by this much (clocks of two environments
+# may differ a little); SQS redelivers only after the queue's visibility timeout, much later.
+LEASE_MARGIN_S = 30
+
+
+def _claim_key(idempotency_key: str) -> str:
+    return f"handoff:{idempotency_key}"
 
 
 _running: HandedOff | None = None
@@ -58,10 +101,11 @@ def consuming(handler: Callable[..., object]) -> Callable[..., object]:
             return handler(event, context)
         failures: list[dict] = []
         exiting: BaseException | None = None
+        lease_s = _lease_s(context)
         for record in filter(_is_ours, records):
             if exiting is None:
                 try:
-                    if _run(record):
+                    if _run(record, lease_s):
                         continue
                 except PROCESS_EXITS as e:
                     exiting = e
@@ -96,6 +140,13 @@ def consuming(handler: Callable[..., object]) -> Callable[..., object]:
     return handle
 
 
+def _lease_s(context: object) -> int:
+    """How long a claim taken by `once()` in this invocation lasts before its work is done."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    left_ms = remaining() if callable(remaining) else 15 * 60 * 1000  # Lambda's longest
+    return left_ms // 1000 + 1 + LEASE_MARGIN_S
+
+
 def _exit_as_asked(exit: BaseException) -> None:
     """Deferred: a handed-off callback asked the process to exit; after the answer, it does."""
     raise exit
@@ -119,7 +170,7 @@ def _signed(record: dict) -> bool:
         return False
 
 
-def _run(record: dict) -> bool:
+def _run(record: dict, lease_s: int) -> bool:
     """Run one handed-off callback; False when it fails (SQS then delivers it again). Raises
     only what asks the process to exit."""
     global _running
@@ -140,7 +191,7 @@ def _run(record: dict) -> bool:
         receives = int((record.get("attributes") or {}).get("ApproximateReceiveCount", 1))
         attempt = body["attempts"] + receives
         _running = HandedOff(
-            attempt, body["idempotencyKey"], body["requestId"], body["registeredAt"]
+            attempt, body["idempotencyKey"], body["requestId"], body["registeredAt"], lease_s
         )
     except Exception:
         log.exception(
@@ -155,10 +206,14 @@ def _run(record: dict) -> bool:
             aio.run(result)
     except PROCESS_EXITS:
         log.exception("handed-off callback %s asked the runtime to exit", body["function"])
+        _running.settle(done=False)  # it is delivered again: that delivery does the work
         raise
     except BaseException:  # asyncio.CancelledError too: this record's failure only
         log.exception("handed-off callback %s failed again (attempt %d)", body["function"], attempt)
+        _running.settle(done=False)
         return False
+    else:
+        _running.settle(done=True)
     finally:
         _running = None
     log.info("handed-off callback %s ran (attempt %d)", body["function"], attempt)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 
 from lambda_ack.answer import acknowledgement
-from lambda_ack.slack.dedupe import SeenRequests
+from lambda_ack.slack.dedupe import Store, app_store
 from lambda_ack.slack.guard import DEFAULT_AFTER_MS, AckGuard, deliver_late, message_of
 from lambda_ack.slack.payload import BadRequest, SlackRequest, parse
 from lambda_ack.slack.signature import InvalidSignature, verify
@@ -39,7 +39,8 @@ class SlackApp:
 
     `signing_secret` defaults to `$SLACK_SIGNING_SECRET`; without one the constructor raises, so
     a module that builds its app at import time fails the function's init instead of serving
-    unverified requests. `seen` is the at-most-once store (`lambda_ack.slack.dedupe`).
+    unverified requests. `seen` is the at-most-once store (`lambda_ack.dedupe`: this process's
+    memory, or the table `LAMBDA_RUNTIME_DEDUPE_TABLE` names, shared by every environment).
     `ack_guard_ms` and `ack_fallback`: the ack guard's delay (None turns it off) and the text of
     its fallback answer (default: an empty 200).
     """
@@ -48,7 +49,7 @@ class SlackApp:
         self,
         signing_secret: str | None = None,
         *,
-        seen: SeenRequests | None = None,
+        seen: Store | None = None,
         clock: Callable[[], float] = time.time,
         ack_guard_ms: int | None = DEFAULT_AFTER_MS,
         ack_fallback: str | None = None,
@@ -61,7 +62,7 @@ class SlackApp:
                 "from your Slack app's Basic Information page."
             )
         self._secret = secret
-        self._seen = seen if seen is not None else SeenRequests()
+        self._seen = seen if seen is not None else app_store()
         self._clock = clock
         self._listeners: dict[tuple[str, str], Listener] = {}
         self._guard = AckGuard(ack_guard_ms, ack_fallback)

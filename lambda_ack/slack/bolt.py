@@ -27,8 +27,10 @@ Decisions:
   2.5 s after the request, and sends the listener's late acknowledgement to its `response_url`.
   It is armed by a middleware after Bolt's own signature check, so an unverified request never
   gets the guard's 200.
-- A request this environment has handled is answered 200 and not dispatched again (Slack's
-  retries; the same at-most-once store as `SlackApp`), once Bolt has verified its signature.
+- A request already handled is answered 200 and not dispatched again (Slack's retries; the same
+  at-most-once store as `SlackApp`, shared by every environment with
+  `LAMBDA_RUNTIME_DEDUPE_TABLE`), once Bolt has verified its signature; a listener that fails
+  (Bolt answers 500) gives the request back, so Slack's retry runs it.
 - Bolt reads "run only this lazy function" from two request headers, which the signature does
   not cover. They are dropped from HTTP requests, so a captured request cannot be replayed in
   that mode. They are honoured only on an event with a top-level `"method": "NONE"`, which no
@@ -50,14 +52,16 @@ from slack_bolt.util.utils import get_arg_names_of_callable
 
 from lambda_ack import defer
 from lambda_ack.answer import acknowledgement
-from lambda_ack.slack.dedupe import SeenRequests, key_of
+from lambda_ack.slack.dedupe import Store, app_store, key_of
 from lambda_ack.slack.guard import DEFAULT_AFTER_MS, AckGuard, deliver_late, message_of
 from lambda_ack.web.http_event import MalformedEvent, Response, read_request, to_lambda
 
 __all__ = ["DeferredLazyListenerRunner", "SlackRequestHandler"]
 
-# Where the adapter leaves the ack guard for the middleware to arm, in the request's context.
+# Where the adapter leaves the ack guard for the middleware to arm, and the middleware the key it
+# claimed, in the request's context.
 _ARM_GUARD = "lambda_ack_arm_guard"
+_CLAIMED = "lambda_ack_claimed_key"
 # Headers by which Bolt's own adapter tells its re-invocations which lazy function to run.
 _LAZY_MARKERS = frozenset({"x-slack-bolt-lazy-only", "x-slack-bolt-lazy-function-name"})
 
@@ -107,7 +111,7 @@ class SlackRequestHandler:
         *,
         ack_guard_ms: int | None = DEFAULT_AFTER_MS,
         ack_fallback: str | None = None,
-        seen: SeenRequests | None = None,
+        seen: Store | None = None,
     ) -> None:
         """`ack_guard_ms` and `ack_fallback`: the ack guard's delay (None turns it off) and its
         text; `seen`: the at-most-once store (`lambda_ack.slack.dedupe`)."""
@@ -116,7 +120,7 @@ class SlackRequestHandler:
         self._guard = AckGuard(ack_guard_ms, ack_fallback)
         app.listener_runner.lazy_listener_runner = DeferredLazyListenerRunner(self.logger)
         if not hasattr(app, "_lambda_ack_seen"):  # once per app: apps build this per invocation
-            app._lambda_ack_seen = seen if seen is not None else SeenRequests()
+            app._lambda_ack_seen = seen if seen is not None else app_store()
             app.use(_at_most_once(app._lambda_ack_seen))
         if not app.process_before_response:
             # Without it Bolt runs listeners in threads and answers before they finish; Lambda
@@ -181,9 +185,21 @@ class SlackRequestHandler:
         )
         try:
             response: BoltResponse = self.app.dispatch(bolt_request)
+        except BaseException:
+            self._give_back(bolt_request)
+            raise
         finally:
             self._guard.stand_down()
+        if response.status >= 500:  # Bolt's answer for a listener that failed
+            self._give_back(bolt_request)
         return None if answer.early else _lambda_answer(response)
+
+    def _give_back(self, request: BoltRequest) -> None:
+        """The request's claim, released: the listener failed, so Slack's retry may run it (Bolt
+        runs listeners after its middleware has returned, so only here is the failure seen)."""
+        key = request.context.get(_CLAIMED)
+        if key is not None:
+            self.app._lambda_ack_seen.release(key)
 
 
 class _PostingAck(Ack):
@@ -200,7 +216,7 @@ class _PostingAck(Ack):
         return response
 
 
-def _at_most_once(seen: SeenRequests) -> Callable[..., object]:
+def _at_most_once(seen: Store) -> Callable[..., object]:
     """Bolt middleware, run after its signature check: a request already handled here is
     answered 200 and not dispatched again; a new one has the ack guard armed for it. A
     function: Bolt passes middleware its arguments by name."""
@@ -213,6 +229,7 @@ def _at_most_once(seen: SeenRequests) -> Callable[..., object]:
                 "duplicate request ignored (%s, retry %s)", key, retry
             )
             return BoltResponse(status=200, body="", headers={"x-slack-no-retry": "1"})
+        req.context[_CLAIMED] = key  # given back by the adapter if the listener fails
         arm_guard = req.context.get(_ARM_GUARD)
         if arm_guard is not None:
             arm_guard()

@@ -4,6 +4,7 @@ import asyncio
 import datetime
 import os
 import sys
+import threading
 import urllib.request
 
 import runtime
@@ -83,6 +84,24 @@ def exits_from_the_queue(code):
     sys.exit(code)
 
 
+def runs_once(work_id):
+    """Fails where it was deferred; from the queue, does its work once however often delivered.
+    On its first delivery, the flaky one fails after claiming (which gives the claim back) and
+    the stuck one runs until the invocation's deadline kills it."""
+    handed = runtime.handed_off()
+    if handed is None:
+        raise ConnectionError("not yet")
+    if not handed.once():
+        print(f"{work_id}: already done by another delivery")
+        return
+    if work_id.startswith("flaky") and handed.attempt == 2:
+        raise ConnectionError("this delivery fails after claiming")
+    if work_id.startswith("stuck") and handed.attempt == 2:
+        print(f"{work_id}: claimed, and stuck", flush=True)
+        threading.Event().wait()
+    print(f"{work_id}: done (attempt {handed.attempt})")
+
+
 def with_a_secret(token):
     raise ConnectionError("the work that needed the token failed")
 
@@ -99,6 +118,7 @@ CASES = {
     "cancelled": lambda event: _defer_then((cancelled_from_the_queue, event["id"])),
     "exits": lambda event: _defer_then((exits_from_the_queue, event["code"])),
     "with-a-secret": lambda event: _defer_then((with_a_secret, os.environ["SLACK_BOT_TOKEN"])),
+    "runs-once": lambda event: _defer_then((runs_once, event["id"])),
     "not-json-as-it-is": lambda event: _defer_then(
         (report, {"dict": {101: 9.99}, "tuple": (1, 2), "nested": {"a": [(1,)]}}[event["kind"]])
     ),

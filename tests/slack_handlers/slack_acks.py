@@ -2,6 +2,7 @@
 and leave the 3 seconds to the ack guard. Their work waits on the test's status service."""
 
 import os
+import sys
 import time
 import urllib.request
 
@@ -53,3 +54,19 @@ second_handler = second.handler
 def quick(command):
     time.sleep(0.3)
     return {"text": f"Quick answer for {command['text']}"}
+
+
+# Two environments of the duplicate guard's tests: no guard, so an unanswered listener holds its
+# caller; where FAIL_MENTIONS is set, the listener fails. It says which AWS client code its
+# request has loaded (the guard's own, never boto3).
+unguarded = SlackApp(ack_guard_ms=None)
+unguarded_handler = unguarded.handler
+
+
+@unguarded.event("app_mention")
+def mentioned(event):
+    loaded = [m for m in ("boto3", "botocore", "lambda_ack.dedupe.table") if m in sys.modules]
+    print(f"AWS client code loaded: {loaded}")
+    if os.environ.get("FAIL_MENTIONS"):
+        raise ConnectionError("this environment's listener fails")
+    work(event["text"].split()[-1])
