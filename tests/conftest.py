@@ -45,3 +45,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize(
             "_repeat_round", range(1, count + 1), ids=lambda n: f"round{n}", scope="function"
         )
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The Terraform apply test's slow part starts now and runs beside the rest of the suite
+    (terraform_support says why)."""
+    import terraform_support
+
+    wanted = any(item.nodeid.startswith(terraform_support.APPLY_TEST) for item in session.items)
+    if wanted and terraform_support.missing() is None:
+        terraform_support.start_apply()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    import terraform_support
+
+    terraform_support.stop_apply()

@@ -18,7 +18,7 @@ import pytest
 from dockerfile_check import commands, handler_of, materialize, parse
 from standin_python import target_python
 from test_dockerfile import hadolint
-from test_template import cfn_lint
+from test_template import assert_dedupe_opt_in, cfn_lint, load
 
 from lambda_ack.cli.local.loopback import LoopbackServer
 from lambda_ack.cli.local.rie import RIE
@@ -63,6 +63,10 @@ def test_the_generated_tests_pass(project):
 def test_the_sam_template_is_cfn_lint_clean(project, tmp_path):
     linted = cfn_lint(tmp_path, project / "template.yaml")
     assert (linted.returncode, linted.stdout + linted.stderr) == (0, "")
+
+
+def test_the_sam_template_has_the_duplicate_guards_opt_in(project):
+    assert_dedupe_opt_in(load(project / "template.yaml"))
 
 
 def test_the_dockerfile_is_hadolint_clean(project, tmp_path):

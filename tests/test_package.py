@@ -26,6 +26,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import terraform_support
 from standin_python import stand_in_archive, target_python
 
 from lambda_ack import __version__
@@ -95,6 +96,9 @@ def test_the_metadata_and_the_wheel_pass_the_ecosystems_checks(dist):
     tops = {name.split("/")[0] for name in names if not name.startswith("lambda_ack-")}
     assert tops == {"lambda_ack", "runtime"}  # no tests, bench, devtools, handler_example
     assert "lambda_ack/cli/bootstrap" in names and "lambda_ack/py.typed" in names
+    # The Terraform module, every file of it and nothing else (no .terraform/ of anyone's).
+    module = {n.removeprefix("lambda_ack/cli/terraform/") for n in names if "cli/terraform/" in n}
+    assert module == {p.name for p in (ROOT / "terraform").glob("*.tf")} | {"README.md"}
     assert f"Version: {__version__}" in metadata and "Requires-Python: >=3.11" in metadata
     assert "License-Expression: MIT" in metadata
     # Ranges, never pins: the pins are the locks' business.
@@ -127,6 +131,24 @@ def project(user, dist) -> Path:
     run([*pip, "-r", "requirements.txt"], folder, user["env"])
     run([*pip, "--find-links", str(dist), "-r", "requirements-dev.txt"], folder, user["env"])
     return folder
+
+
+def test_the_generated_projects_terraform_is_the_wheels_module_and_validates(project, tmp_path):
+    """Its module is the wheel's copy of terraform/; `terraform init` (the provider from the
+    local mirror) and `validate` accept the project's configuration as generated."""
+    if (what := terraform_support.missing()) is not None:
+        pytest.fail(what, False)
+    folder = project / "terraform"
+    module = {p.name: p.read_text() for p in (folder / "lambda-ack").iterdir()}
+    assert module == {p.name: p.read_text() for p in (ROOT / "terraform").glob("*.tf")} | {
+        "README.md": (ROOT / "terraform" / "README.md").read_text()
+    }
+    copy = shutil.copytree(folder, tmp_path / "terraform")  # .terraform/ stays out of the project
+    (tmp_path / "dist").mkdir()
+    tf = terraform_support.Terraform(tmp_path)
+    tf("init", "-input=false", "-backend=false", cwd=copy)
+    assert "The configuration is valid." in tf("validate", cwd=copy).stdout
+    tf("fmt", "-check", "-recursive", str(copy), cwd=copy)
 
 
 def test_the_generated_projects_tests_pass_as_generated(user, project):

@@ -6,7 +6,8 @@ minute; `./dev` checks the venv against the requirements either way). A line is 
 when it needs what no test machine has (Docker, AWS, an interpreter archive from GitHub) or is
 this suite itself; `SKIPPED` says which, and a block that loses a line matching none of them
 fails, so a new command is run by default. One change is made to the text: port 9000 becomes a
-free port, since another program may hold 9000.
+free port, since another program may hold 9000. Terraform gets the AWS provider from this
+machine's filesystem mirror (`TF_CLI_CONFIG_FILE`), as a machine without the registry would.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import terraform_support
 
 from lambda_ack.cli.local.ports import free_port
 
@@ -27,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SKIPPED = {
     r"^docker ": "needs a Docker engine",
     r"^sam ": "needs AWS (and SAM CLI)",
+    r"terraform apply\b": "needs AWS; test_terraform applies the module against moto's server",
     r"--python-archive (ARCHIVE|URL_OR_PATH)": "a placeholder for an archive from GitHub",
     r"^\./dev test\b": "the suite itself",
     r"^lambda-ack build$": "downloads the interpreter from GitHub; test_package builds the same "
@@ -97,6 +100,11 @@ def test_the_readme_shell_block_runs_as_written(fresh_copy, section, lines):
         ["set -euo pipefail", *(line.replace("9000", port) for line in runnable(lines))]
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LAMBDA_", "SLACK_"))}
+    if re.search(r"^terraform ", script, re.M):
+        if (what := terraform_support.missing()) is not None:
+            pytest.fail(what, False)
+        env["TF_CLI_CONFIG_FILE"] = str(terraform_support.cli_config(fresh_copy.parent))
+        env["CHECKPOINT_DISABLE"] = "1"
     done = subprocess.run(
         ["bash", "-c", script],
         cwd=fresh_copy,

@@ -29,7 +29,11 @@ NOT_DEPLOYED = {"SLACK_API_URL"}
 # Reserved variables Lambda itself sets in every environment: read, never the template's to set.
 SET_BY_LAMBDA = {"AWS_LAMBDA_INITIALIZATION_TYPE"}
 # Set by the template for the runtime itself, not read by the example's code.
-FOR_THE_RUNTIME = {"LAMBDA_RUNTIME_HANDOFF_QUEUE_URL", "LAMBDA_RUNTIME_HANDOFF_KEY"}
+FOR_THE_RUNTIME = {
+    "LAMBDA_RUNTIME_HANDOFF_QUEUE_URL",
+    "LAMBDA_RUNTIME_HANDOFF_KEY",
+    "LAMBDA_RUNTIME_DEDUPE_TABLE",
+}
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -271,7 +275,7 @@ def test_the_hand_off_is_opt_in_and_complete(path):
     queue = props["Environment"]["Variables"]["LAMBDA_RUNTIME_HANDOFF_QUEUE_URL"]
     assert queue == {"Fn::If": ["WithHandOff", {"Ref": "HandOffQueue"}, ""]}
     granted = [next(iter(p["Fn::If"][1])) for p in props["Policies"]]
-    assert granted == ["SQSSendMessagePolicy", "SQSPollerPolicy"]
+    assert granted[:2] == ["SQSSendMessagePolicy", "SQSPollerPolicy"]
     # The queue holds a message longer than the function can take to run it.
     assert resources["HandOffQueue"]["Properties"]["VisibilityTimeout"] >= 6 * props["Timeout"]
 
@@ -304,3 +308,33 @@ def test_only_the_function_can_send_to_the_hand_off_queue_and_it_signs_what_it_s
     assert given == {
         "Fn::If": ["WithHandOff", {"Fn::Sub": "{{resolve:secretsmanager:${HandOffKey}}}"}, ""]
     }
+
+
+@pytest.mark.parametrize("path", [ZIP, IMAGE], ids=["zip", "image"])
+def test_the_duplicate_guards_table_is_opt_in_and_least_privilege(path):
+    """Dedupe=on: the table (partition key `key`, TTL on `expires_at`, on demand), its name in
+    LAMBDA_RUNTIME_DEDUPE_TABLE, and the two calls the guard makes on it, nothing more."""
+    assert_dedupe_opt_in(load(path))
+
+
+def assert_dedupe_opt_in(template: dict) -> None:
+    """The table and its permissions, made only with Dedupe=on (`lambda-ack new`'s template
+    too)."""
+    assert template["Parameters"]["Dedupe"]["Default"] == "off"
+    assert template["Conditions"]["WithDedupe"] == {"Fn::Equals": [{"Ref": "Dedupe"}, "on"]}
+    table = template["Resources"]["DedupeTable"]
+    assert table["Condition"] == "WithDedupe"
+    props = table["Properties"]
+    assert props["KeySchema"] == [{"AttributeName": "key", "KeyType": "HASH"}]
+    assert props["AttributeDefinitions"] == [{"AttributeName": "key", "AttributeType": "S"}]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    function_props = function(template)["Properties"]
+    variable = function_props["Environment"]["Variables"]["LAMBDA_RUNTIME_DEDUPE_TABLE"]
+    assert variable == {"Fn::If": ["WithDedupe", {"Ref": "DedupeTable"}, ""]}
+    (policy,) = [
+        p["Fn::If"][1] for p in function_props["Policies"] if p["Fn::If"][0] == "WithDedupe"
+    ]
+    (statement,) = policy["Statement"]
+    assert statement["Action"] == ["dynamodb:PutItem", "dynamodb:DeleteItem"]
+    assert statement["Resource"] == {"Fn::GetAtt": ["DedupeTable", "Arn"]}

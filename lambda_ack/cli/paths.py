@@ -3,9 +3,10 @@ installed wheel or from a checkout of its repository.
 
 A function zip and an image carry `lambda_ack` and `runtime`, less the sub-packages that are not
 the runtime (`NOT_RUNTIME`), and `bootstrap`: the wheel carries a copy of the repository's at
-`lambda_ack/cli/bootstrap`. A local run starts the runtime the way `bootstrap` does, with this
-interpreter (`python -u -P -m lambda_ack`); in a checkout it runs the checkout's `bootstrap`
-itself, so the repository's tests start it exactly as Lambda does.
+`lambda_ack/cli/bootstrap`, and of its Terraform module at `lambda_ack/cli/terraform`, which
+`lambda-ack new` copies into a project. A local run starts the runtime the way `bootstrap` does,
+with this interpreter (`python -u -P -m lambda_ack`); in a checkout it runs the checkout's
+`bootstrap` itself, so the repository's tests start it exactly as Lambda does.
 """
 
 from __future__ import annotations
@@ -32,6 +33,16 @@ def bootstrap_file() -> Path:
     if CHECKOUT is None:
         raise FileNotFoundError(f"no bootstrap in {_in_wheel.parent}: reinstall lambda-ack")
     return CHECKOUT / "bootstrap"
+
+
+def terraform_module() -> Path:
+    """The folder of the Terraform module's `.tf` files."""
+    in_wheel = PACKAGE / "cli" / "terraform"
+    if in_wheel.is_dir():
+        return in_wheel
+    if CHECKOUT is None:
+        raise FileNotFoundError(f"no Terraform module in {in_wheel}: reinstall lambda-ack")
+    return CHECKOUT / "terraform"
 
 
 def runtime_command() -> list[str]:

@@ -1,7 +1,9 @@
 """`lambda-ack new DIR [--bolt]`: a Slack app project that builds, tests and deploys as made.
 
 The project is the runtime's template files (`templates/common`, then `templates/slack` or
-`templates/bolt`), with `{{name}}` the folder's name and `{{version}}` this lambda-ack's. Its
+`templates/bolt`), with `{{name}}` the folder's name and `{{version}}` this lambda-ack's, and a
+copy of this lambda-ack's Terraform module in `terraform/lambda-ack/`, which the project's
+`terraform/main.tf` calls: the project deploys with what it holds, whatever the network reaches. Its
 requirements lock is pinned and hashed as this lambda-ack's own locks pin the same packages
 (`./dev lock` makes them), so it installs with `--require-hashes` as generated.
 """
@@ -13,6 +15,7 @@ from pathlib import Path
 
 from lambda_ack import __version__
 from lambda_ack.cli.errors import CommandError
+from lambda_ack.cli.paths import terraform_module
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # Kept under other names in the package: tools skip a dot file, and a wheel should not need one.
@@ -30,6 +33,10 @@ def scaffold(folder: Path, bolt: bool = False) -> Path:
         dest.parent.mkdir(parents=True, exist_ok=True)
         text = source.read_text().replace("{{name}}", name).replace("{{version}}", __version__)
         dest.write_text(text)
+    module = folder / "terraform" / "lambda-ack"
+    module.mkdir(parents=True)
+    for source in sorted(terraform_module().glob("*.tf")) + [terraform_module() / "README.md"]:
+        (module / source.name).write_text(source.read_text())
     print(
         f"lambda-ack new: {'a Bolt' if bolt else 'a Slack'} app in {folder}. Next:\n"
         f"  cd {folder}\n"
