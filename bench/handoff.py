@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -21,6 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from moto_loopback import moto_on_loopback  # noqa: E402
 
 
 def work(report_id: str, attempt: int) -> None:
@@ -42,18 +43,8 @@ def defer_cost_us(rounds: int, durable: bool) -> float:
 
 def handoff_ms(sends: int) -> tuple[float, float, float]:
     import boto3
-    from moto.server import ThreadedMotoServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    os.environ.update(
-        AWS_ENDPOINT_URL=f"http://{host}:{port}",
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench-not-secret",
-        AWS_DEFAULT_REGION="us-east-1",
-    )
-    try:
+    with moto_on_loopback():
         started = time.perf_counter()
         client = boto3.client("sqs")
         client_ms = (time.perf_counter() - started) * 1000
@@ -64,8 +55,6 @@ def handoff_ms(sends: int) -> tuple[float, float, float]:
             client.send_message(QueueUrl=queue, MessageBody=f'{{"lambdaAckHandoff": 1, "n": {i}}}')
             times.append((time.perf_counter() - started) * 1000)
         return client_ms, statistics.median(times), max(times)
-    finally:
-        server.stop()
 
 
 def boto3_import_ms(runs: int = 5) -> float:

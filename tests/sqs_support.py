@@ -26,15 +26,20 @@ def moto_url():
     server.stop()
 
 
-@pytest.fixture
-def sqs(moto_url):
-    client = boto3.client(
-        "sqs",
+def aws_client(service: str, moto_url: str):
+    """A boto3 client of moto's server, with the test credentials."""
+    return boto3.client(
+        service,
         endpoint_url=moto_url,
         region_name="us-east-1",
         aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
     )
+
+
+@pytest.fixture
+def sqs(moto_url):
+    client = aws_client("sqs", moto_url)
     queue = client.create_queue(QueueName=f"handoff-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     key = secrets.token_urlsafe(32)  # the function's own: signs its hand-off messages
     env = {
