@@ -12,11 +12,11 @@ the same first claim costs through boto3 (which the guard does not use).
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -24,24 +24,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from envs import stage_runtime  # noqa: E402
+from moto_loopback import moto_on_loopback  # noqa: E402
+
 
 def claim_ms(claims: int) -> dict[str, float]:
     import boto3
-    from moto.server import ThreadedMotoServer
 
     from lambda_ack.dedupe.table import TableSeenRequests
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    os.environ.update(
-        AWS_ENDPOINT_URL=f"http://{host}:{port}",
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench-not-secret",
-        AWS_DEFAULT_REGION="us-east-1",
-    )
-    try:
+    with moto_on_loopback():
         boto3.client("dynamodb").create_table(
             TableName="bench-dedupe",
             KeySchema=[{"AttributeName": "key", "KeyType": "HASH"}],
@@ -49,6 +41,7 @@ def claim_ms(claims: int) -> dict[str, float]:
             BillingMode="PAY_PER_REQUEST",
         )
         store = TableSeenRequests("bench-dedupe")
+        staged = stage_runtime(Path(tempfile.mkdtemp(prefix="bench-dedupe-"))).parent
         new, again = [], []
         for _ in range(claims):
             key = uuid.uuid4().hex
@@ -61,17 +54,16 @@ def claim_ms(claims: int) -> dict[str, float]:
         return {
             "new": new,
             "again": again,
-            "start": (start_ms(False), start_ms(True)),
+            "start": (start_ms(False, staged), start_ms(True, staged)),
             "boto3": boto3_first_claim_ms(),
         }
-    finally:
-        server.stop()
 
 
-def start_ms(configured: bool, endpoint: str | None = None, runs: int = 7) -> tuple[float, float]:
+def start_ms(configured: bool, runtime_dir: Path, runs: int = 7) -> tuple[float, float]:
     """In a fresh interpreter, milliseconds: `from runtime.slack import SlackApp; SlackApp()`,
-    and, with the table, the process's first claim (0 without)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "SLACK_SIGNING_SECRET": "bench-secret"}
+    and, with the table, the process's first claim (0 without). The runtime from `runtime_dir`,
+    with bytecode as a zip has it."""
+    env = {**os.environ, "PYTHONPATH": str(runtime_dir), "SLACK_SIGNING_SECRET": "bench-secret"}
     env.pop("LAMBDA_RUNTIME_DEDUPE_TABLE", None)
     if configured:
         env["LAMBDA_RUNTIME_DEDUPE_TABLE"] = "bench-dedupe"
@@ -83,7 +75,7 @@ def start_ms(configured: bool, endpoint: str | None = None, runs: int = 7) -> tu
         "print((made - t) * 1000, (time.perf_counter() - made) * 1000 if configured else 0)"
     )
     samples = [
-        tuple(map(float, subprocess.run([sys.executable, "-c", code], env=env,
+        tuple(map(float, subprocess.run([sys.executable, "-P", "-c", code], env=env,
                                         capture_output=True, text=True, check=True).stdout.split()))
         for _ in range(runs)
     ]  # fmt: skip
@@ -100,7 +92,7 @@ def boto3_first_claim_ms(runs: int = 7) -> float:
         "ExpressionAttributeNames={'#k': 'key'}); print((time.perf_counter() - t) * 1000)"
     )
     return statistics.median(
-        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+        float(subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True,
                              check=True).stdout)
         for _ in range(runs)
     )  # fmt: skip

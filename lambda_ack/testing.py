@@ -25,7 +25,7 @@ from lambda_ack.cli.local.invoke import InvokeResult
 from lambda_ack.cli.local.loopback import LoopbackServer
 from lambda_ack.cli.local.slack_request import slash_command_event
 
-__all__ = ["SlackStandIn", "answer_text", "local_function", "slash_command"]
+__all__ = ["SlackStandIn", "answer_text", "http_request", "local_function", "slash_command"]
 
 RESPONSE_PATH = "/response_url"
 
@@ -51,6 +51,16 @@ def slash_command(line: str, response_url: str, signing_secret: str) -> dict:
     """`"/cmd text"` as Lambda delivers it from a Function URL, signed now with the secret."""
     command, _, text = line.strip().partition(" ")
     return slash_command_event(text, response_url, secret=signing_secret, command=command)
+
+
+def http_request(
+    method: str, target: str, body: bytes = b"", headers: dict[str, str] | None = None
+) -> dict:
+    """An HTTP request (`target` is the path and query) as Lambda delivers it from a Function
+    URL: the payload 2.0 event, as `lambda-ack emulate` makes it for a request it receives."""
+    from lambda_ack.cli.local.function_url import event_from
+
+    return event_from(method, target, headers or {}, body, "localhost")
 
 
 def answer_text(result: InvokeResult) -> str:

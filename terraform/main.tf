@@ -8,6 +8,8 @@ locals {
       LAMBDA_RUNTIME_HANDOFF_QUEUE_URL = var.handoff ? aws_sqs_queue.handoff[0].url : ""
       LAMBDA_RUNTIME_HANDOFF_KEY       = var.handoff ? var.handoff_key : ""
       LAMBDA_RUNTIME_DEDUPE_TABLE      = var.dedupe ? aws_dynamodb_table.dedupe[0].name : ""
+      # runtime.web.asgi streams its answers when the Function URL does (the event cannot say).
+      LAMBDA_RUNTIME_RESPONSE_STREAMING = var.invoke_mode == "RESPONSE_STREAM" ? "1" : ""
     },
   )
 }

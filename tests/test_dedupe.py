@@ -16,10 +16,9 @@ import time
 import uuid
 from pathlib import Path
 
-import boto3
 import pytest
 from slack_support import JSON, lambda_body, mention_body, signed_event
-from sqs_support import CREDENTIALS, as_records, received
+from sqs_support import CREDENTIALS, as_records, aws_client, received
 from test_slack_e2e import app_env
 
 from lambda_ack.cli.local.emulator import Emulator
@@ -37,13 +36,7 @@ RETRY = [("X-Slack-Retry-Num", "1"), ("X-Slack-Retry-Reason", "http_timeout")]
 
 @pytest.fixture
 def table(moto_url) -> str:
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=moto_url,
-        region_name="us-east-1",
-        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    )
+    client = aws_client("dynamodb", moto_url)
     name = f"dedupe-{uuid.uuid4().hex[:8]}"
     client.create_table(
         TableName=name,
@@ -183,10 +176,7 @@ def test_a_delivery_the_deadline_kills_leaves_a_lease_that_lapses(sqs, table, mo
     claim is kept for 14 days."""
     env = {**sqs.env, "LAMBDA_RUNTIME_DEDUPE_TABLE": table}
     handler, task_root = "handing_off.handler", TESTS / "handlers"
-    ddb = boto3.client("dynamodb", endpoint_url=moto_url, region_name="us-east-1", **{
-        "aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    })  # fmt: skip
+    ddb = aws_client("dynamodb", moto_url)
     with (
         Emulator(handler, task_root, env=env, function_timeout_s=3) as first,
         Emulator(handler, task_root, env=env, function_timeout_s=30) as second,

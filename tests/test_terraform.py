@@ -12,10 +12,9 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 import terraform_support
-from sqs_support import CREDENTIALS
+from sqs_support import aws_client
 from terraform_support import HANDOFF_KEY as KEY
 
 MODULE = terraform_support.MODULE
@@ -58,14 +57,9 @@ def test_apply_against_moto_makes_what_the_module_promises_and_destroy_removes_i
     moto_url, outputs = done.moto.url, done.outputs
     secrets = (terraform_support.APPLY_VARIABLES["slack_signing_secret"], KEY)
     assert not [s for s in secrets if s in done.applied.stdout]  # sensitive: never printed
-    aws = {
-        "endpoint_url": moto_url,
-        "region_name": "us-east-1",
-        "aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    }
-    lam, sqs, iam = (boto3.client(s, **aws) for s in ("lambda", "sqs", "iam"))
-    ddb, logs = boto3.client("dynamodb", **aws), boto3.client("logs", **aws)
+    lam, sqs, iam, ddb, logs = (
+        aws_client(s, moto_url) for s in ("lambda", "sqs", "iam", "dynamodb", "logs")
+    )
 
     function = lam.get_function(FunctionName="tf-bot")["Configuration"]
     assert (function["Runtime"], function["Handler"]) == (
@@ -80,6 +74,7 @@ def test_apply_against_moto_makes_what_the_module_promises_and_destroy_removes_i
     assert variables["LAMBDA_RUNTIME_HANDOFF_QUEUE_URL"] == queue_url
     assert variables["LAMBDA_RUNTIME_HANDOFF_KEY"] == KEY
     assert variables["LAMBDA_RUNTIME_DEDUPE_TABLE"] == "tf-bot-dedupe"
+    assert variables["LAMBDA_RUNTIME_RESPONSE_STREAMING"] == ""  # a BUFFERED URL
 
     url = lam.get_function_url_config(FunctionName="tf-bot")
     assert (url["AuthType"], url["InvokeMode"]) == ("NONE", "BUFFERED")

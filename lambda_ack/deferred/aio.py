@@ -15,6 +15,16 @@ from lambda_ack import logs
 _loop = None
 log = logs.runtime_log
 _CANCEL_GRACE_S = 0.1
+# Tasks that live as long as the environment (an ASGI app's lifespan, `lambda_ack.web.lifespan`):
+# not work an invocation left behind, so `settle` leaves them waiting.
+_resident: set = set()
+
+
+def resident(task: object) -> None:
+    """Mark `task` as the environment's, not an invocation's: `settle` does not wait for it or
+    cancel it."""
+    _resident.add(task)
+    task.add_done_callback(_resident.discard)  # type: ignore[attr-defined]
 
 
 def run(awaitable: Awaitable[object]) -> object:
@@ -40,7 +50,7 @@ def settle(deadline_ms: int, margin_ms: int) -> None:
         return
     import asyncio
 
-    pending = {task for task in asyncio.all_tasks(loop) if not task.done()}
+    pending = {t for t in asyncio.all_tasks(loop) if not t.done() and t not in _resident}
     if not pending:
         return
     left_s = (deadline_ms - margin_ms) / 1000 - time.time()
