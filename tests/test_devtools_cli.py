@@ -88,6 +88,22 @@ def started(*args: str) -> Iterator[tuple[subprocess.Popen, str, list[str]]]:
         killer.cancel()
 
 
+def _exit_status(proc: subprocess.Popen, members: list[int], lines: list[str]) -> int:
+    """The tool's exit status within 20 s; otherwise a failure that says what the tool said and
+    where each process it started was waiting."""
+    try:
+        return proc.wait(20)
+    except subprocess.TimeoutExpired:
+        states = {}
+        for pid in [proc.pid, *children(proc.pid), *members]:
+            try:
+                status = Path(f"/proc/{pid}/status").read_text().splitlines()[:3]
+                states[pid] = (status, Path(f"/proc/{pid}/wchan").read_text())
+            except OSError:
+                states[pid] = "gone"
+        pytest.fail(f"still running after 20 s: {states}\n{''.join(lines)}")
+
+
 def children(pid: int) -> list[int]:
     try:
         return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
@@ -105,7 +121,7 @@ def test_rie_run_stops_everything_it_started(signum):
         members = session_members(rie_pid)
         assert len(members) >= 2  # RIE and the runtime it started
         proc.send_signal(signum)
-        assert proc.wait(20) == 0
+        assert _exit_status(proc, members, lines) == 0
     for pid in members:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)

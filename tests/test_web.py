@@ -133,33 +133,28 @@ def _timed(function: Emulator, request: dict) -> tuple[dict, float]:
     return answer, (time.perf_counter() - started) * 1000
 
 
-@pytest.mark.parametrize(
-    ("ours", "theirs"), [("asgi_handler", "mangum_handler"), ("wsgi_handler", "apig_handler")]
-)
-def test_work_after_a_2_s_response_runs_after_an_answer_within_500_ms(served, ours, theirs):
-    """FastAPI's BackgroundTasks, Flask's call_on_close: 2 s of work after the response. On
-    runtime.web the caller has its answer at once and the work runs before the next event; the
-    adapter beside it holds the answer until the work is done."""
-    later = event("2.0", "POST", "/later", [("seconds", "2")])
+@pytest.mark.parametrize(("ours", "seconds"), [("asgi_handler", 2), ("wsgi_handler", 1)])
+def test_work_after_the_response_runs_after_an_answer_within_500_ms(served, ours, seconds):
+    """FastAPI's BackgroundTasks (2 s of work), Flask's call_on_close (1 s): the caller has its
+    answer at once and the work runs before the next event. (Mangum and apig-wsgi hold the
+    answer until the work is done: bench/web.py shows them side by side.)"""
+    later = event("2.0", "POST", "/later", [("seconds", str(seconds))])
     function = served[ours]
     function.wait_idle()
     earlier = function.output.count("deferred from the background task")
     mark = len(function.output)  # this test's lines only: the emulator serves other tests too
     answer, elapsed_ms = _timed(function, later)
     assert json.loads(answer["body"]) == {"accepted": True}
-    assert "done after 2.0 s" not in function.output[mark:]  # the caller has it; the work runs
+    assert f"done after {seconds:.1f} s" not in function.output[mark:]  # the work runs after
     following = function.invoke(event("2.0", "GET", "/text"))  # waits for the work to end
     function.wait_idle()
     first, second = function.timelines[-2:]
     assert elapsed_ms < 500, f"the answer took {elapsed_ms:.0f} ms"
-    assert first.ack_ms < 500 and first.deferred_ms >= 1900, first.line()
+    assert first.ack_ms < 500 and first.deferred_ms >= seconds * 1000 - 100, first.line()
     output = function.wait_output("deferred from the background task", count=earlier + 1)[mark:]
-    assert output.index("background work done after 2.0 s") < output.rindex("invocation done")
+    assert output.index(f"work done after {seconds:.1f} s") < output.rindex("invocation done")
     assert "callbacks_run=2 failed=0" in output  # the rest of the app, then its own defer
-    assert following.status == 200 and second.queued_ms >= 1500, second.line()
-
-    _, their_ms = _timed(served[theirs], later)
-    assert their_ms >= 2000, f"{theirs} answered after {their_ms:.0f} ms, before its work ended"
+    assert following.status == 200 and second.queued_ms >= seconds * 1000 - 500, second.line()
 
 
 def test_a_background_task_that_fails_is_logged_and_the_answer_stands(served):

@@ -134,6 +134,7 @@ class RIE:
         self._lines: list[str] = []
         self._lock = threading.Condition()
         self._echo = echo
+        self._closed = False
         self._proc = subprocess.Popen(
             [
                 *wrapper,
@@ -190,7 +191,11 @@ class RIE:
 
     def close(self) -> None:
         """Kill RIE and everything it started. RIE puts the runtime in a process group of its
-        own, so the kill goes to every process of the session RIE leads."""
+        own, so the kill goes to every process of the session RIE leads. Once: `stop` closes,
+        and a `with` block or a `finally` closes again."""
+        if self._closed:
+            return
+        self._closed = True
         for pid in [self._proc.pid, *session_members(self._proc.pid)]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
