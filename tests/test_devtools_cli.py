@@ -4,6 +4,7 @@ print or on a loopback request, never on a sleep."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -49,12 +50,24 @@ def test_a_taken_port_is_one_line_and_a_failure(tool, held_port):
     assert "pick another with --port N" in line
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @contextmanager
-def started(*args: str) -> Iterator[tuple[subprocess.Popen, str, list[str]]]:
+def started(
+    *args: str, sigint_ignored: bool = False
+) -> Iterator[tuple[subprocess.Popen, str, list[str]]]:
     """A `./dev` server command, its invoke address once it said it, and its stderr lines so far
-    (a thread keeps reading them, so the pipe never fills)."""
+    (a thread keeps reading them, so the pipe never fills). `sigint_ignored`: started as a
+    script's background job is, with SIGINT ignored."""
     proc = subprocess.Popen(
-        [DEV, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [DEV, *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_ignore_sigint if sigint_ignored else None,
     )
     lines: list[str] = []
     found = threading.Event()
@@ -80,8 +93,12 @@ def started(*args: str) -> Iterator[tuple[subprocess.Popen, str, list[str]]]:
         assert address, "".join(lines)
         yield proc, address[0], lines
     finally:
-        if proc.poll() is None:
+        if proc.poll() is None:  # a hung tool: it and what it started (RIE's session) go
+            started_by_it = [pid for child in children(proc.pid) for pid in session_members(child)]
             proc.kill()
+            for pid in started_by_it:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
         proc.wait()
         for reader in readers:
             reader.join(10)
@@ -111,11 +128,16 @@ def children(pid: int) -> list[int]:
         return []
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_rie_run_stops_everything_it_started(signum):
+@pytest.mark.parametrize(
+    ("signum", "sigint_ignored"),
+    [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGINT, True)],
+    ids=["ctrl-c", "sigterm", "ctrl-c-started-in-the-background"],
+)
+def test_rie_run_stops_everything_it_started(signum, sigint_ignored):
     with started(
-        "rie", "run", "handlers.echo", "--task-root", str(EMULATOR_HANDLERS), "--port", "0"
-    ) as (proc, address, lines):
+        "rie", "run", "handlers.echo", "--task-root", str(EMULATOR_HANDLERS), "--port", "0",
+        sigint_ignored=sigint_ignored,
+    ) as (proc, address, lines):  # fmt: skip
         assert invoke(address, {"n": 1}).json()["event"] == {"n": 1}  # the runtime is up
         (rie_pid,) = children(proc.pid)
         members = session_members(rie_pid)

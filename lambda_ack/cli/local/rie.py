@@ -304,7 +304,10 @@ def _run(args: argparse.Namespace) -> int:
     def stop_requested(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
+    # Both, explicitly: a process started in the background by a script inherits SIGINT
+    # ignored, and Python then leaves it ignored, so Ctrl-C (kill -INT) would do nothing.
     signal.signal(signal.SIGTERM, stop_requested)
+    signal.signal(signal.SIGINT, stop_requested)
     rie = RIE(
         args.handler,
         args.task_root or ".",
