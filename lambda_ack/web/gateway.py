@@ -23,7 +23,7 @@ from __future__ import annotations
 import base64
 from urllib.parse import unquote, urlencode
 
-from lambda_ack.web.http_event import MalformedEvent
+from lambda_ack.web.http_event import MalformedEvent, body_of
 
 # Content types whose bodies go back as text; any other body is base64 (Mangum's list).
 TEXT_TYPES = (
@@ -67,7 +67,7 @@ class Incoming:
         else:
             raise MalformedEvent("not an HTTP event: no version 2.0, no httpMethod, no elb")
         self.multi_value = isinstance(event.get("multiValueHeaders"), dict)
-        self.body = _body(event)
+        self.body = body_of(event)
         if self.shape == "2.0":
             http = context.get("http") or {}
             self.method = str(http.get("method", "GET")).upper()
@@ -173,18 +173,6 @@ def _cased(name: str, values: list[str]) -> list[tuple[str, str]]:
                 chars[i] = chars[i].upper()
         out.append(("".join(chars), value))
     return out
-
-
-def _body(event: dict) -> bytes:
-    body = event.get("body") or ""
-    if not isinstance(body, str):
-        raise MalformedEvent(f"body must be a string, not {type(body).__name__}")
-    if event.get("isBase64Encoded") is True:
-        try:
-            return base64.b64decode(body, validate=True)
-        except ValueError as e:
-            raise MalformedEvent(f"isBase64Encoded is set, the body is not base64: {e}") from None
-    return body.encode("utf-8", "surrogateescape")
 
 
 def _pairs(mapping: object) -> list[tuple[str, str]]:

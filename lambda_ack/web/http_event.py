@@ -119,7 +119,7 @@ def _read_v2(event: dict) -> Request:
         method=_field(http, "method", str).upper(),
         path=_field(event, "rawPath", str),
         headers=Headers(pairs),
-        body=_body(event),
+        body=body_of(event),
         query=parse_qs(raw_query, keep_blank_values=True),
         format="2.0",
     )
@@ -141,13 +141,14 @@ def _read_v1(event: dict) -> Request:
         method=_field(event, "httpMethod", str).upper(),
         path=_field(event, "path", str, optional=True) or "/",
         headers=Headers(headers),
-        body=_body(event),
+        body=body_of(event),
         query=query,
         format="1.0",
     )
 
 
-def _body(event: dict) -> bytes:
+def body_of(event: dict) -> bytes:
+    """The exact bytes sent, base64 undone; `MalformedEvent` for a body no front door writes."""
     body = _field(event, "body", str, optional=True) or ""
     if event.get("isBase64Encoded") is True:
         try:
