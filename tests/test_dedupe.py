@@ -239,3 +239,19 @@ def test_the_guards_own_dynamodb_client_signs_as_botocore_does(token, monkeypatc
     SigV4Auth(credentials, "dynamodb", "eu-west-1").add_auth(request)
     assert ours["authorization"] == request.headers["Authorization"]
     assert ours["x-amz-date"] == request.headers["X-Amz-Date"]
+
+
+def test_an_environment_remembers_its_newest_claims_only(table, moto_url, monkeypatch):
+    """A claim that succeeds is never released, so an environment that lives for days must not
+    keep every claim's id: it keeps the newest (LIMIT; 2 here). A release of an older one no
+    longer reaches the table, which the other environment sees as still claimed."""
+    from lambda_ack.dedupe import table as table_module
+
+    monkeypatch.setattr(table_module, "LIMIT", 2)
+    for name, value in {**CREDENTIALS, "AWS_ENDPOINT_URL": moto_url}.items():
+        monkeypatch.setenv(name, value)
+    here, elsewhere = (table_module.TableSeenRequests(table) for _ in range(2))
+    assert all(here.claim(key) for key in ("k1", "k2", "k3"))
+    here.release("k1")  # out of the window: forgotten here, still claimed in the table
+    here.release("k3")
+    assert (elsewhere.claim("k1"), elsewhere.claim("k3")) == (False, True)

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+# How many keys an environment remembers: far more than arrive within Slack's retry window.
+LIMIT = 4096
+
 
 class SeenRequests:
     """The newest `limit` keys claimed in this process; older ones are forgotten."""
 
-    def __init__(self, limit: int = 4096) -> None:
+    def __init__(self, limit: int = LIMIT) -> None:
         self._keys: OrderedDict[str, None] = OrderedDict()
         self._limit = limit
 

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as Late
 
 from lambda_ack import logs
 from lambda_ack.dedupe.dynamodb import TIMED_OUT, DynamoDB, DynamoDBError
-from lambda_ack.dedupe.memory import SeenRequests
+from lambda_ack.dedupe.memory import LIMIT, SeenRequests
 
 log = logs.runtime_log
 
@@ -34,9 +35,9 @@ DEFAULT_BOUND_MS = 500
 
 
 class TableSeenRequests:
-    """`SeenRequests`' two methods, over the DynamoDB table `table` (partition key `key`, a
-    string; TTL on `expires_at`): what `LAMBDA_RUNTIME_DEDUPE_TABLE` gives `SlackApp` and the
-    Bolt adapter, or `SlackApp(seen=TableSeenRequests("my-table"))`."""
+    """`SeenRequests`' methods, over the DynamoDB table `table` (partition key `key`, a string;
+    TTL on `expires_at`): what `LAMBDA_RUNTIME_DEDUPE_TABLE` gives `SlackApp` and the Bolt
+    adapter, or `SlackApp(seen=TableSeenRequests("my-table"))`."""
 
     def __init__(
         self, table: str, *, ttl_s: int = DEFAULT_TTL_S, bound_ms: int = DEFAULT_BOUND_MS
@@ -45,7 +46,10 @@ class TableSeenRequests:
         self.ttl_s = ttl_s
         self.bound_s = bound_ms / 1000
         self._memory = SeenRequests()  # what was claimed here; the fallback when unreachable
-        self._claims: dict[str, str] = {}  # key -> claim id, for the release
+        # key -> (claim id, its ttl) of the newest claims made here, for a release or a keep,
+        # which come from the invocation that claimed: bounded as the memory is, since a
+        # claim that succeeds is never released and the environment may live for days.
+        self._claims: OrderedDict[str, tuple[str, int]] = OrderedDict()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dedupe-table")
         self._client = DynamoDB(self.bound_s)
 
@@ -53,17 +57,13 @@ class TableSeenRequests:
         """True when this call claimed `key` (handle the request), False when a live claim of it
         exists (skip it). Within `bound_ms`, whatever the table does."""
         claim_id = uuid.uuid4().hex
+        ttl_s = ttl_s or self.ttl_s
         now = int(time.time())
-        item = {
-            KEY: {"S": key},
-            CLAIM: {"S": claim_id},
-            EXPIRES: {"N": str(now + (ttl_s or self.ttl_s))},
-        }
         try:
             self._call(
                 "PutItem",
                 TableName=self.table,
-                Item=item,
+                Item=_item(key, claim_id, now + ttl_s),
                 ConditionExpression="attribute_not_exists(#k) OR #e < :now",
                 ExpressionAttributeNames={"#k": KEY, "#e": EXPIRES},
                 ExpressionAttributeValues={":now": {"N": str(now)}},
@@ -79,15 +79,17 @@ class TableSeenRequests:
             )
             return self._memory.claim(key)
         self._memory.claim(key)
-        self._claims[key] = claim_id
+        self._claims[key] = (claim_id, ttl_s)
+        if len(self._claims) > LIMIT:
+            self._claims.popitem(last=False)
         return True
 
     def release(self, key: str) -> None:
         """Forget this environment's claim of `key`: its handling failed, a retry may run it."""
         self._memory.release(key)
-        claim_id = self._claims.pop(key, None)
-        if claim_id is None:
+        if key not in self._claims:
             return
+        claim_id, ttl_s = self._claims.pop(key)
         try:
             self._call(
                 "DeleteItem",
@@ -106,24 +108,20 @@ class TableSeenRequests:
                 self.table,
                 e,
                 key,
-                self.ttl_s,
+                ttl_s,
             )
 
     def keep(self, key: str, ttl_s: int) -> None:
         """This environment's claim of `key`, made to last `ttl_s` from now: its work is done, so
         the claim outlives the short lease it was taken with."""
-        claim_id = self._claims.get(key)
-        if claim_id is None:
+        if key not in self._claims:
             return
+        claim_id, _ = self._claims.pop(key)  # done: nothing will release it
         try:
             self._call(
                 "PutItem",
                 TableName=self.table,
-                Item={
-                    KEY: {"S": key},
-                    CLAIM: {"S": claim_id},
-                    EXPIRES: {"N": str(int(time.time()) + ttl_s)},
-                },
+                Item=_item(key, claim_id, int(time.time()) + ttl_s),
                 ConditionExpression="#c = :c",
                 ExpressionAttributeNames={"#c": CLAIM},
                 ExpressionAttributeValues={":c": {"S": claim_id}},
@@ -156,6 +154,10 @@ class TableSeenRequests:
             if e.code == TIMED_OUT:  # the worker's socket gave up first: the same event
                 raise late from None
             raise _Unreachable(f"failed ({e})") from None
+
+
+def _item(key: str, claim_id: str, expires_at: int) -> dict:
+    return {KEY: {"S": key}, CLAIM: {"S": claim_id}, EXPIRES: {"N": str(expires_at)}}
 
 
 class _Duplicate(Exception):
