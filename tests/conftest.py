@@ -49,8 +49,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """The Terraform apply test's slow part starts now and runs beside the rest of the suite
-    (terraform_support says why)."""
+    (terraform_support says why). Not in a pytest-xdist worker: every worker collects every
+    test, and only the one given the file runs it (it starts its apply then, while the other
+    worker goes on with the rest)."""
+    import os
+
     import terraform_support
+
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
 
     wanted = any(item.nodeid.startswith(terraform_support.APPLY_TEST) for item in session.items)
     if wanted and terraform_support.missing() is None:
