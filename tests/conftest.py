@@ -47,6 +47,25 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         )
 
 
+# The files that take longest, first: the two workers take files in collection order, and one of
+# these started last would leave the other worker idle for its length.
+SLOW_FIRST = (
+    "test_terraform.py",
+    "test_package.py",
+    "test_readme.py",
+    "test_build.py",
+    "test_new_project.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return SLOW_FIRST.index(name) if name in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: each file's tests keep their order
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """The Terraform apply test's slow part starts now and runs beside the rest of the suite
     (terraform_support says why). Not in a pytest-xdist worker: every worker collects every
