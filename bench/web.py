@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from envs import stage_runtime  # noqa: E402
-from procstat import cpu_seconds  # noqa: E402
+from rounds import cpu_us_per_invocation as rounds_cpu_us  # noqa: E402
 from web_events import event  # noqa: E402
 
 from lambda_ack.cli.local.emulator import Emulator  # noqa: E402
@@ -41,27 +41,13 @@ LATER = event("2.0", "POST", "/later", [("seconds", "1")])
 
 
 def cpu_us_per_invocation(pair: tuple[str, str], requests: int, rounds: int) -> dict[str, float]:
-    """Both handlers warm side by side, measured in alternating rounds (the machine's noise
-    falls on both alike); the median round of each."""
-    functions = {h: Emulator(f"web_app.{h}", TASK, timeline=None) for h in pair}
-    try:
-        for function in functions.values():
-            for _ in range(50):  # warm: imports, first-request caches
-                function.invoke(ITEM)
-            function.wait_idle()
-        samples: dict[str, list[float]] = {h: [] for h in pair}
-        for _ in range(rounds):
-            for handler, function in functions.items():
-                before = cpu_seconds(function.runtime_pid)
-                for _ in range(requests):
-                    function.invoke(ITEM)
-                function.wait_idle()
-                used = cpu_seconds(function.runtime_pid) - before
-                samples[handler].append(used / requests * 1e6)
-        return {h: statistics.median(s) for h, s in samples.items()}
-    finally:
-        for function in functions.values():
-            function.close()
+    """Both handlers warm side by side, in alternating rounds (bench/rounds.py)."""
+    return rounds_cpu_us(
+        {h: lambda h=h: Emulator(f"web_app.{h}", TASK, timeline=None) for h in pair},
+        ITEM,
+        requests,
+        rounds,
+    )
 
 
 def caller_wait_ms(handler: str) -> float:

@@ -15,6 +15,7 @@ from lambda_ack.answer.acknowledgement import AcknowledgementFailed, ack
 from lambda_ack.answer.stream import Stream
 from lambda_ack.deferred import defer
 from lambda_ack.environment.shutdown import on_shutdown
+from lambda_ack.telemetry import on_invocation_end
 
 __all__ = [
     "AcknowledgementFailed",
@@ -23,6 +24,7 @@ __all__ = [
     "defer",
     "deferrable",
     "handed_off",
+    "on_invocation_end",
     "on_shutdown",
 ]
 

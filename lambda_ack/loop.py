@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from lambda_ack import deferred, logs
+from lambda_ack import deferred, durable_functions, logs, telemetry
 from lambda_ack.answer import acknowledgement, marshal
 from lambda_ack.api import Invocation, RuntimeAPI
 from lambda_ack.context import LambdaContext
@@ -24,6 +24,7 @@ from lambda_ack.errors import CONTEXT_UNMARSHAL_ERROR, PROCESS_EXITS, Fault
 
 def serve(api: RuntimeAPI, handler: Callable[..., object], margin_ms: int) -> None:
     """Serve invocations until the Runtime API says stop (an exception) or a handler exits."""
+    telemetry.notice_tools()  # those the function imported at init see its first callbacks
     asked = time.perf_counter()
     invocation = api.next_invocation()
     origin.first_event_arrived(time.perf_counter() - asked)  # did it start this environment?
@@ -48,8 +49,11 @@ def serve_one(
 
     answer.finish(*_run_handler(api, handler, invocation))
 
-    counts = phase.run_batch(batch, invocation.deadline_ms, margin_ms, answer.discard_reason())
-    aio.settle(invocation.deadline_ms, margin_ms)
+    try:
+        counts = phase.run_batch(batch, invocation.deadline_ms, margin_ms, answer.discard_reason())
+        aio.settle(invocation.deadline_ms, margin_ms)
+    finally:  # the invocation's telemetry leaves now, also when a callback exits the process
+        telemetry.invocation_ended(invocation.deadline_ms)
     finished = time.perf_counter()
     if answer.early:  # the rest of the handler was deferred work too
         counts.ran += 1
@@ -115,6 +119,7 @@ def call_handler(
     try:
         context = _context(invocation)
         event = marshal.decode_event(invocation.body, invocation.content_type)
+        durable_functions.notice(event)
         result = handler(event, context)
         if hasattr(type(result), "__await__"):  # `async def` handler
             result = aio.run(result)

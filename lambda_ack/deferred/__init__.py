@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Container
 
+from lambda_ack import telemetry
 from lambda_ack.deferred import durable as durable_work
 
 # The safety margin before the deadline under which a callback is not started, unless
@@ -34,6 +35,7 @@ class Callback:
         "attempts",
         "claimed",
         "settled",
+        "captured",
     )
 
     def __init__(
@@ -57,6 +59,8 @@ class Callback:
         self.attempts = 0  # attempts started, for the hand-off's count
         self.claimed = False  # a hand-off of it has begun (`lambda_ack.deferred.durable`)
         self.settled = False  # handed off, or logged to run again: nothing more is owed
+        # What the tools in use took from the deferring code (`lambda_ack.telemetry.capture`).
+        self.captured = telemetry.capture()
 
     @property
     def durable(self) -> bool:
@@ -79,6 +83,7 @@ class Batch:
         "older_threads",
         "durable",
         "answered",
+        "durable_execution",
     )
 
     def __init__(self, request_id: str) -> None:
@@ -89,6 +94,9 @@ class Batch:
         self.deferring = False  # False while the handler runs
         self.durable = False  # holds a durable callback: the hand-off client gets ready
         self.answered = False  # the answer is on its way to the caller: the work is owed
+        # The ARN of the durable execution this invocation runs a step of, if it does
+        # (`lambda_ack.durable_functions`): then nothing may be deferred past its answer.
+        self.durable_execution: str | None = None
         # Threads alive when the invocation began: any but a pool worker belongs to an earlier one.
         self.older_threads = _thread_idents()
 
@@ -135,10 +143,14 @@ def defer(
     callback = Callback(fn, args, kwargs, always, retries, encoded)
     with lock:
         batch = caller_batch()
-        accepted = batch is not None and not batch.closed
+        accepted = batch is not None and not batch.closed and batch.durable_execution is None
         if accepted:
             batch.callbacks.append(callback)
             batch.durable |= durable
+    if not accepted and batch is not None and batch.durable_execution is not None:
+        from lambda_ack import durable_functions
+
+        raise RuntimeError(durable_functions.refusal("defer()"))
     if not accepted:
         raise RuntimeError(
             "defer() was called outside an invocation (at import time, or from a thread or "

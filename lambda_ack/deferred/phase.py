@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from lambda_ack import deferred, logs
+from lambda_ack import deferred, logs, telemetry
 from lambda_ack.deferred import durable as durable_work
 from lambda_ack.deferred import retries as retrying
 from lambda_ack.deferred.watchdog import watchdog
@@ -60,6 +60,7 @@ def run_batch(
     counts = Counts()
     callbacks = batch.callbacks
     batch.deferring = True
+    telemetry.notice_tools()  # one the handler imported on this invocation sees its callbacks
     if batch.durable and discard_reason is None:
         from lambda_ack.deferred import handoff
 

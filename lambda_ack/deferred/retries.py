@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from lambda_ack import logs
+from lambda_ack import logs, telemetry
 from lambda_ack.deferred import aio
 from lambda_ack.errors import PROCESS_EXITS
 
@@ -27,9 +27,10 @@ def run(callback, deadline_ms: int, margin_ms: int, counts) -> bool:
     while True:
         callback.attempts = attempt
         try:
-            result = callback.fn(*callback.args, **callback.kwargs)
-            if hasattr(type(result), "__await__"):
-                aio.run(result)
+            if telemetry.in_use:  # each attempt a span of the tools the function uses
+                telemetry.observed(callback, attempt, lambda: _attempt(callback))
+            else:
+                _attempt(callback)
             return False
         except PROCESS_EXITS:
             raise
@@ -52,6 +53,12 @@ def run(callback, deadline_ms: int, margin_ms: int, counts) -> bool:
             )
             time.sleep(delay_s)
             attempt += 1
+
+
+def _attempt(callback) -> None:
+    result = callback.fn(*callback.args, **callback.kwargs)
+    if hasattr(type(result), "__await__"):
+        aio.run(result)
 
 
 def _backoff_s(attempt: int) -> float:

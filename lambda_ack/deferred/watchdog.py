@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from lambda_ack import logs
+from lambda_ack import logs, telemetry
 from lambda_ack.deferred.timer import Timer
 
 log = logs.runtime_log
@@ -51,6 +51,9 @@ class Watchdog:
                     then()
                 except Exception:
                     log.exception("the watchdog's action for %s failed", what)
+            # Lambda may kill the environment at the deadline: what the invocation's telemetry
+            # holds leaves now, while the callback still runs.
+            telemetry.invocation_ended(deadline_ms)
 
         self._timer.set(time.perf_counter() + (warn_at_ms - now_ms) / 1000, warn)
 

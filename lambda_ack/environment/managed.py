@@ -123,6 +123,9 @@ class Extension:
         from lambda_ack.deferred import aio
 
         aio.settle(deadline, self.margin_ms)
+        from lambda_ack import telemetry
+
+        telemetry.invocation_ended(deadline)
         deferred_ms = (time.perf_counter() - started) * 1000
         logs.runtime_info(
             f"deferred work done: deferred_ms={deferred_ms:.2f} {counts.text()}",

@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Callable
 
-from lambda_ack import deferred, errors, logs
+from lambda_ack import deferred, errors, logs, telemetry
 from lambda_ack.deferred import phase
 
 # Lambda's grace period for a runtime with an internal extension.
@@ -66,6 +66,10 @@ def _on_sigterm(signum: int, frame: object) -> None:
     # the work the function said must not be lost; hooks that find no time left are logged.
     left_s = (GRACE_MS - 60) / 1000 - (time.monotonic() - started)
     phase.hand_off_unfinished("the environment is shutting down (SIGTERM)", left_s)
+    # Then the telemetry of the invocation SIGTERM cut into (or of the last one): a metric added,
+    # an error captured, the span of the callback it interrupted.
+    left_ms = GRACE_MS - 60 - (time.monotonic() - started) * 1000
+    telemetry.invocation_ended(int(time.time() * 1000 + left_ms), final=True)
     status = _run_users_handler(signum, frame)
     for i, hook in enumerate(_hooks):
         spent_ms = (time.monotonic() - started) * 1000

@@ -19,7 +19,7 @@ import json
 import time
 from collections.abc import Callable
 
-from lambda_ack import logs
+from lambda_ack import durable_functions, logs
 from lambda_ack.answer.acknowledgement import Acknowledgement
 from lambda_ack.deferred.timer import Timer
 from lambda_ack.environment import origin
@@ -42,8 +42,8 @@ class AckGuard:
     def watch(self, answer: Acknowledgement, late: Callable[[object], None]) -> None:
         """Guard `answer`; `late(acknowledgement)` is where the listener's own goes if the
         fallback went first."""
-        if not self.after_ms:
-            return
+        if not self.after_ms or durable_functions.in_execution():
+            return  # off, or not for a durable execution: its caller waits for the result
         answer.after_guard = late
         since = origin.caller_waiting_since(answer.started, answer.cold_start)
         _timer.set(since + self.after_ms / 1000, lambda: self._fire(answer))

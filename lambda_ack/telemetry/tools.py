@@ -1,0 +1,57 @@
+"""The tools the runtime knows, how it tells one is in use, and what each integration offers.
+
+A tool is in use once the function has imported it (its module is in `sys.modules`): the
+integration is imported then, not before, so it costs nothing to a function without the tool.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import AbstractContextManager, nullcontext
+from importlib import import_module
+
+# (the module whose import says the tool is in use, the integration's module in this package)
+_TOOLS = (
+    ("aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch", "powertools_metrics"),
+    ("aws_xray_sdk.core", "xray"),
+    ("opentelemetry.trace", "otel"),
+    ("sentry_sdk", "sentry"),
+)
+
+
+class Integration:
+    """What an integration may do; each does only the parts its tool needs."""
+
+    def capture(self) -> object:
+        """Taken when a callback is deferred, in the deferring code's context."""
+        return None
+
+    def observe(self, callback: object, attempt: int, captured: object) -> AbstractContextManager:
+        """Around one attempt of a deferred callback."""
+        return nullcontext()
+
+    def flush(self, budget_s: float, final: bool) -> None:
+        """Send what the tool holds, within `budget_s`; `final`: the process ends next."""
+
+
+def discover(in_use: list[Integration]) -> list[Integration]:
+    """Integrations for the tools imported since the last look (not already in `in_use`); none
+    with LAMBDA_RUNTIME_TELEMETRY=0 (the flush point's own hooks still run)."""
+    env = os.environ
+    if env.get("LAMBDA_RUNTIME_TELEMETRY", "1") == "0":
+        return []
+    have = {type(integration).__module__ for integration in in_use}
+    found = []
+    for module, name in _TOOLS:
+        integration_module = f"{__package__}.{name}"
+        if module in sys.modules and integration_module not in have:
+            integration = import_module(integration_module).integration()
+            if integration is not None:
+                found.append(integration)
+    return found
+
+
+def span_name(callback: object) -> str:
+    """The name a deferred callback's span carries."""
+    return f"deferred {callback.name}"
