@@ -154,6 +154,21 @@ class RuntimeAPI:
         }
         return self._post_for(invocation, "/response", b"", headers, (chunks, trailers))
 
+    def restore_next(self) -> None:
+        """SnapStart: ready for the snapshot; returns in an environment restored from it
+        (`lambda_ack.environment.snapstart`). Any answer but 200 is fatal."""
+        response = self._call("GET", self._base + "/restore/next")
+        if response.status != 200:
+            raise RuntimeAPIFatal(f"/restore/next answered {response.status}: {_snippet(response)}")
+
+    def post_restore_error(self, payload: bytes, error_type: str) -> int:
+        headers = {"Content-Type": "application/json", ERROR_TYPE_HEADER: error_type}
+        return self._call("POST", self._base + "/restore/error", payload, headers).status
+
+    def reconnect(self) -> None:
+        """The next call opens a new connection (after a restore, the old socket is gone)."""
+        self._conn.close()
+
     def post_init_error(self, payload: bytes, error_type: str) -> int:
         headers = {"Content-Type": "application/json", ERROR_TYPE_HEADER: error_type}
         response = self._call("POST", self._base + "/init/error", payload, headers)

@@ -75,6 +75,8 @@ def main() -> None:
         from lambda_ack.environment import shutdown
 
         shutdown.install()
+    if env.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
+        _snapshot_and_restore(api)
     try:
         serve(api, handler, margin_ms)
     except RuntimeAPIFatal as e:
@@ -84,6 +86,17 @@ def main() -> None:
         _exit(e.code)
     except KeyboardInterrupt:
         _exit(130)
+
+
+def _snapshot_and_restore(api) -> None:
+    """SnapStart (`lambda_ack.environment.snapstart`): returns in a restored environment, or
+    ends the process with awslambdaric's status once the failure is reported."""
+    from lambda_ack.environment import snapstart
+
+    try:
+        snapstart.snapshot_and_restore(api)
+    except snapstart.HookFailed as e:
+        _exit(e.status)
 
 
 def _exit(code: object) -> None:

@@ -73,6 +73,10 @@ class FakeRuntimeAPI:
         self._hang_up_next = False
         self._hanging: set[object] = set()
         self.hung_up = threading.Event()
+        # SnapStart: `/restore/next` is answered once `restore()` is called, as Lambda answers
+        # it in an environment restored from the snapshot taken while it waited.
+        self._restored = threading.Event()
+        self._drop_after_restore = False
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -102,6 +106,7 @@ class FakeRuntimeAPI:
 
     def close(self) -> None:
         self._released.set()
+        self._restored.set()
         self.events_closed.set()
         self.events.put(None)
         self.server.shutdown()
@@ -133,6 +138,12 @@ class FakeRuntimeAPI:
         """Close the connection of the next /next answer once it is sent, as a Runtime API may
         drop a kept-alive connection while the handler runs."""
         self._hang_up_next = True
+
+    def restore(self, drop_connection: bool = False) -> None:
+        """Answer `/restore/next`; `drop_connection`: then close that connection, as the
+        socket from before a snapshot does not survive it."""
+        self._drop_after_restore = drop_connection
+        self._restored.set()
 
     def release(self) -> None:
         """Answer the requests scripted with HOLD."""
@@ -196,6 +207,11 @@ class FakeRuntimeAPI:
         if http.path == "/wait/hung-up":
             self.hung_up.wait(10)
             return self._answer(http, 200, b"")
+        if method == "GET" and suffix == "/restore/next":
+            self._restored.wait()
+            self._answer(http, 200, b"")
+            http.close_connection = self._drop_after_restore
+            return
         if method == "GET" and suffix == "/invocation/next":
             item = self.events.get()
             if item is None:

@@ -82,6 +82,10 @@ class DynamoDB:
                 self._conn = http.client.HTTPConnection(self._host, timeout=self._timeout_s)
         return self._conn
 
+    def reconnect(self) -> None:
+        """The next call opens a new connection (after a SnapStart restore)."""
+        self._close()
+
     def _close(self) -> None:
         if self._conn is not None:
             self._conn.close()

@@ -6,6 +6,7 @@ after a cold start, is not recognised (`lambda_ack.dedupe.table` covers those).
 
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 
 # How many keys an environment remembers: far more than arrive within Slack's retry window.
@@ -18,6 +19,7 @@ class SeenRequests:
     def __init__(self, limit: int = LIMIT) -> None:
         self._keys: OrderedDict[str, None] = OrderedDict()
         self._limit = limit
+        _every.add(self)
 
     def claim(self, key: str, ttl_s: int | None = None) -> bool:
         """True the first time `key` is claimed (handle the request), False after (skip it).
@@ -35,3 +37,14 @@ class SeenRequests:
 
     def keep(self, key: str, ttl_s: int) -> None:
         """Nothing to do: memory keeps a key until newer ones push it out."""
+
+
+# Every memory in the process, for `restored`.
+_every: weakref.WeakSet[SeenRequests] = weakref.WeakSet()
+
+
+def restored() -> None:
+    """SnapStart: every environment restored from one snapshot would share what the memories
+    held when it was taken (a warm-up's keys); each starts empty instead."""
+    for memory in list(_every):
+        memory._keys.clear()

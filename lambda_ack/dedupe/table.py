@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 import uuid
+import weakref
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as Late
@@ -52,6 +53,7 @@ class TableSeenRequests:
         self._claims: OrderedDict[str, tuple[str, int]] = OrderedDict()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dedupe-table")
         self._client = DynamoDB(self.bound_s)
+        _every.add(self)
 
     def claim(self, key: str, ttl_s: int | None = None) -> bool:
         """True when this call claimed `key` (handle the request), False when a live claim of it
@@ -166,3 +168,16 @@ class _Duplicate(Exception):
 
 class _Unreachable(Exception):
     """The table could not say in time; the message says how it failed."""
+
+
+# Every table store in the process, for `restored`.
+_every: weakref.WeakSet[TableSeenRequests] = weakref.WeakSet()
+
+
+def restored() -> None:
+    """SnapStart: the claims made before the snapshot are not this environment's, and the
+    connection (and any credentials it was signed with) belong to the one snapshotted: each
+    store forgets its claims and reconnects with the next call."""
+    for store in list(_every):
+        store._claims.clear()
+        store._client.reconnect()

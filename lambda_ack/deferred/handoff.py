@@ -94,6 +94,13 @@ class _Client:
 _client = _Client()
 
 
+def restored() -> None:
+    """SnapStart: a client made before the snapshot holds its connections and credentials;
+    the next hand-off makes a new one."""
+    global _client
+    _client = _Client()
+
+
 def queue_url() -> str | None:
     return os.environ.get(QUEUE_VARIABLE) or None
 

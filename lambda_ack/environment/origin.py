@@ -54,3 +54,10 @@ def _process_started() -> float:
         except (OSError, ValueError, IndexError, AttributeError):
             _process_start = _IMPORTED  # not Linux
     return _process_start
+
+
+def restored() -> None:
+    """SnapStart: the process started when the snapshot was taken, perhaps hours ago; the cold
+    start's caller has been waiting since the restore, which is now."""
+    global _process_start
+    _process_start = time.perf_counter()

@@ -1,0 +1,120 @@
+"""SnapStart's restore protocol, against a scripted Runtime API: RIE does not implement
+`/restore/next` or `/restore/error`, and no emulator can take a snapshot.
+
+The scripted API answers `/restore/next` only when the test says (`restore()`), as Lambda
+answers it in an environment restored from the snapshot taken while it waited. A restore comes
+hours after the snapshot; here the process waits in `/restore/next` for a few seconds of real
+time, which is enough to show any clock reading taken before the snapshot (the guard's
+"caller waiting since") and is measured against that wait. Two restores of one snapshot are two
+processes going on from one state: the function's last before-snapshot hook forks, so both
+reach `/restore/next` with everything the snapshot would hold.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+from fake_api import PREFIX
+
+pytest_plugins = ["fake_api"]
+
+SNAP_START = {"AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"}
+HANDLER = "snapstart_hooks.handler"
+
+
+def restore_requested(records) -> list:
+    return [r for r in records if r.path == f"{PREFIX}/restore/next"]
+
+
+def test_hooks_run_around_restore_next_and_the_restored_environment_serves(runtime):
+    api, proc = runtime(HANDLER, **SNAP_START)
+    api.wait_for(restore_requested)
+    assert api.paths() == [
+        "/mark/before-snapshot-registered-second",  # the reverse order of registration
+        "/mark/before-snapshot-registered-first",
+        "/restore/next",
+    ]
+    gap_s = 3.0
+    time.sleep(gap_s)  # not a wait for anything: the time between snapshot and restore
+    api.restore(drop_connection=True)
+    request_id = api.push({}, timeout_ms=30000)
+    answer = api.outcome(request_id)
+
+    assert answer.path.endswith("/response"), proc.output
+    assert api.paths()[3:] == [
+        "/mark/after-restore-hello-db",  # with its arguments, in the order registered
+        "/mark/after-restore-registered-second",
+        "/invocation/next",
+        f"/invocation/{request_id}/response",
+    ]
+    result = answer.json()
+    assert 29_000 < result["remaining_ms"] <= 30_000  # the deadline, read after the restore
+    # The guard counts a cold start's wait from the restore, not from the process's start.
+    assert result["caller_waited_ms"] < gap_s * 1000 / 2, result
+    assert "retrying" not in proc.output and "Traceback" not in proc.output, proc.output
+
+
+def test_after_a_restore_the_runtime_api_is_called_on_a_new_connection(runtime):
+    """The socket from before the snapshot is not used again, even when it looks alive."""
+    api, _ = runtime(HANDLER, **SNAP_START)
+    api.wait_for(restore_requested)
+    api.restore()  # the connection is kept open by this side
+    api.outcome(api.push({}))
+    restore, next_call = (
+        next(r for r in api.records if r.path.endswith(path))
+        for path in ("/restore/next", "/invocation/next")
+    )
+    assert next_call.peer_port != restore.peer_port
+
+
+def test_a_failing_before_snapshot_hook_is_an_init_error_and_exit_64(runtime):
+    api, proc = runtime(HANDLER, FAIL_HOOK="before-snapshot", **SNAP_START)
+    assert proc.wait_exit() == 64
+    error = api.wait_for(lambda rs: next((r for r in rs if r.path.endswith("/init/error")), 0))
+    assert error.headers["lambda-runtime-function-error-type"] == "Runtime.BeforeSnapshotError"
+    assert error.json()["errorType"] == "ConnectionError"
+    assert "before-snapshot hook could not reach" in error.json()["errorMessage"]
+    assert "/restore/next" not in api.paths()
+
+
+def test_a_failing_after_restore_hook_is_a_restore_error_and_exit_65(runtime):
+    api, proc = runtime(HANDLER, FAIL_HOOK="after-restore", **SNAP_START)
+    api.wait_for(restore_requested)
+    api.restore()
+    assert proc.wait_exit() == 65
+    error = api.wait_for(lambda rs: next((r for r in rs if r.path.endswith("/restore/error")), 0))
+    assert error.headers["lambda-runtime-function-error-type"] == "Runtime.AfterRestoreError"
+    assert "after-restore hook could not reach" in error.json()["errorMessage"]
+    assert "/invocation/next" not in api.paths()
+    assert "ConnectionError" in proc.output  # logged as the managed runtime logs it
+
+
+def test_without_snapstart_no_hook_runs_and_restore_next_is_never_called(runtime):
+    api, _ = runtime(HANDLER)
+    answer = api.outcome(api.push({}))
+    assert answer.path.endswith("/response")
+    assert not any("restore" in path or "snapshot" in path for path in api.paths())
+
+
+def test_two_restores_of_one_snapshot_draw_different_random_values_and_start_guards_empty(
+    runtime,
+):
+    api, proc = runtime(HANDLER, FORK_AT_SNAPSHOT="1", **SNAP_START)
+    api.wait_for(lambda rs: len(restore_requested(rs)) == 2)
+    api.restore()
+    # Both wait for an event; the first in line gets the first, the other the second.
+    api.wait_for(lambda rs: len([r for r in rs if r.path.endswith("/invocation/next")]) == 2)
+    answers = [api.outcome(api.push({})) for _ in range(2)]
+    results = [json.loads(answer.body) for answer in answers]
+    try:
+        assert len({result["pid"] for result in results}) == 2, proc.output
+        assert results[0]["random"] != results[1]["random"]
+        # The warm-up's request id, claimed before the snapshot, is not remembered by either.
+        assert [result["warm_up_seen"] for result in results] == [False, False]
+    finally:
+        for result in results:
+            if result["pid"] != proc.proc.pid:  # the fork: this test's to stop
+                os.kill(result["pid"], signal.SIGKILL)
