@@ -66,6 +66,10 @@ RUN dnf install -y python3.12 && dnf clean all && rm -rf /var/cache/dnf
 ENV LAMBDA_RUNTIME_PYTHON=/usr/bin/python3.12
 COPY --from=builder /build/var/runtime/ /var/runtime/
 COPY --from=builder /build/var/task/ /var/task/
+# SnapStart: nothing to add. The runtime implements the restore protocol (GET
+# /runtime/restore/next, the snapshot_restore_py hooks), which is what Lambda asks of an image
+# with its own runtime; the label com.amazonaws.lambda.feature.snapstart="Allow" is for images
+# whose runtime does not (no hook runs there).
 # Exactly one argument, the handler: the base image's /lambda-entrypoint.sh exports it as _HANDLER
 # and starts /var/runtime/bootstrap (under its RIE when run outside Lambda). No ENTRYPOINT here.
 CMD ["handler_example/app.handler"]

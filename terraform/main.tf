@@ -43,6 +43,14 @@ resource "aws_lambda_function" "this" {
   timeout          = var.timeout
   publish          = var.publish
 
+  # SnapStart applies to published versions only; the runtime runs the snapshot_restore_py hooks.
+  dynamic "snap_start" {
+    for_each = var.snap_start ? ["PublishedVersions"] : []
+    content {
+      apply_on = snap_start.value
+    }
+  }
+
   dynamic "image_config" {
     for_each = local.image && var.handler != "" ? [var.handler] : []
     content {
@@ -63,6 +71,10 @@ resource "aws_lambda_function" "this" {
     precondition {
       condition     = local.image || (var.function_zip != "" && var.python_layer_zip != "")
       error_message = "A zip function needs function_zip and python_layer_zip (lambda-ack build writes both), or give image_uri."
+    }
+    precondition {
+      condition     = !var.snap_start || var.publish
+      error_message = "snap_start needs publish = true: SnapStart applies to published versions only."
     }
     precondition {
       condition     = !var.handoff || length(var.handoff_key) >= 32

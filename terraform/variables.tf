@@ -115,3 +115,9 @@ variable "publish" {
   type        = bool
   default     = false
 }
+
+variable "snap_start" {
+  description = "Lambda SnapStart: each published version is initialised once and restored from a snapshot at each cold start. Needs publish = true; the runtime implements the restore protocol, so an image needs no label."
+  type        = bool
+  default     = false
+}

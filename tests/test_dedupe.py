@@ -223,7 +223,8 @@ def test_the_guards_own_dynamodb_client_signs_as_botocore_does(token, monkeypatc
         env["AWS_SESSION_TOKEN"] = token
     body = b'{"TableName": "t", "Key": {"key": {"S": "event:Ev1"}}}'
     host = "dynamodb.eu-west-1.amazonaws.com"
-    ours = sign("DeleteItem", body, host, "eu-west-1", env, moment)
+    credentials = (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], token)
+    ours = sign("DeleteItem", body, host, "eu-west-1", credentials, moment)
     request = AWSRequest(
         method="POST",
         url=f"https://{host}/",
@@ -255,3 +256,85 @@ def test_an_environment_remembers_its_newest_claims_only(table, moto_url, monkey
     here.release("k1")  # out of the window: forgotten here, still claimed in the table
     here.release("k3")
     assert (elsewhere.claim("k1"), elsewhere.claim("k3")) == (False, True)
+
+
+class _CredentialsAndTable:
+    """One loopback server standing in for two AWS endpoints: the container credentials endpoint
+    (`GET /credentials`, as Lambda gives SnapStart functions) and DynamoDB (`POST /`, answered
+    `{}`: a claim that succeeds), each request recorded with its headers."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+        served = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                served.requests.append(("GET", self.path, served.lowered(self.headers)))
+                self._answer(
+                    json.dumps(
+                        {
+                            "AccessKeyId": "ASIACONTAINER",
+                            "SecretAccessKey": "container-secret",
+                            "Token": "container-session-token",
+                            "Expiration": "2999-01-01T00:00:00Z",
+                        }
+                    ).encode()
+                )
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers["Content-Length"]))
+                served.requests.append(("POST", self.path, served.lowered(self.headers)))
+                self._answer(b"{}")
+
+            def _answer(self, body: bytes) -> None:
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    @staticmethod
+    def lowered(headers) -> dict[str, str]:
+        return {name.lower(): value for name, value in headers.items()}
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def test_with_snapstarts_credentials_endpoint_the_table_is_signed_with_what_it_answers(
+    monkeypatch,
+):
+    from lambda_ack.dedupe import table as table_module
+
+    stand_in = _CredentialsAndTable()
+    try:
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            monkeypatch.delenv(name, raising=False)  # as Lambda leaves them with SnapStart
+        monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", f"{stand_in.url}/credentials")
+        monkeypatch.setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "the-authorization-token")
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", stand_in.url)
+        store = table_module.TableSeenRequests("t")
+        assert store.claim("k1") and store.claim("k2")
+        table_module.restored()  # a SnapStart restore: the credentials are fetched again
+        assert store.claim("k3")
+    finally:
+        stand_in.close()
+
+    fetches = [r for r in stand_in.requests if r[0] == "GET"]
+    assert len(fetches) == 2  # once for the first two calls, once after the restore
+    assert all(r[2]["authorization"] == "the-authorization-token" for r in fetches)
+    calls = [r[2] for r in stand_in.requests if r[0] == "POST"]
+    assert len(calls) == 3
+    assert all("Credential=ASIACONTAINER/" in c["authorization"] for c in calls)
+    assert all(c["x-amz-security-token"] == "container-session-token" for c in calls)

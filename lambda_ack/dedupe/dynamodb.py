@@ -4,7 +4,9 @@ boto3 costs a function a few hundred milliseconds to import and make a client, w
 start's first request would wait for, and 17 MB in its zip; the guard needs `PutItem` and
 `DeleteItem` only. This client signs each request with Signature Version 4 from the credentials
 Lambda gives the function (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`),
-sends it on one kept-alive HTTPS connection to the region's endpoint (or `AWS_ENDPOINT_URL_DYNAMODB`
+(or, where Lambda gives the container credentials endpoint instead, as it does with SnapStart,
+`AWS_CONTAINER_CREDENTIALS_FULL_URI`, what that endpoint answers: `Credentials`), sends it on one
+kept-alive HTTPS connection to the region's endpoint (or `AWS_ENDPOINT_URL_DYNAMODB`
 / `AWS_ENDPOINT_URL`, as the SDKs read them), and raises `DynamoDBError` with the service's error
 code. The signature is checked against botocore's own signer in the tests.
 """
@@ -48,13 +50,14 @@ class DynamoDB:
         self._https = parts.scheme == "https"
         self._host = parts.netloc
         self._timeout_s = timeout_s
-        self._env = env
+        self._credentials = Credentials(env)
         self._conn = None
 
     def call(self, operation: str, request: dict) -> dict:
         body = json.dumps(request).encode()
-        headers = sign(operation, body, self._host, self.region, self._env, time.gmtime())
         try:
+            credentials = self._credentials.get(self._timeout_s)
+            headers = sign(operation, body, self._host, self.region, credentials, time.gmtime())
             conn = self._connection()
             conn.request("POST", "/", body, headers)
             answer = conn.getresponse()
@@ -83,8 +86,10 @@ class DynamoDB:
         return self._conn
 
     def reconnect(self) -> None:
-        """The next call opens a new connection (after a SnapStart restore)."""
+        """The next call opens a new connection and fetches credentials again (after a
+        SnapStart restore: those of the snapshot's environment are not this one's)."""
         self._close()
+        self._credentials.forget()
 
     def _close(self) -> None:
         if self._conn is not None:
@@ -92,18 +97,80 @@ class DynamoDB:
             self._conn = None
 
 
+# Container credentials are fetched again this long before they expire.
+_REFRESH_BEFORE_S = 300
+
+
+class Credentials:
+    """(access key, secret key, session token) for signing: the variables Lambda sets, or, when
+    it gives `AWS_CONTAINER_CREDENTIALS_FULL_URI` instead (SnapStart functions), what that
+    endpoint answers, with the token of `AWS_CONTAINER_AUTHORIZATION_TOKEN` (or of the file
+    `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` names), kept until shortly before they expire."""
+
+    def __init__(self, env: os._Environ[str] | dict[str, str]) -> None:
+        self._env = env
+        self._fetched: tuple[str, str, str | None] | None = None
+        self._refresh_at = 0.0
+
+    def get(self, timeout_s: float) -> tuple[str, str, str | None]:
+        env = self._env
+        uri = env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        if env.get("AWS_ACCESS_KEY_ID") or not uri:
+            return (
+                env.get("AWS_ACCESS_KEY_ID", ""),
+                env.get("AWS_SECRET_ACCESS_KEY", ""),
+                env.get("AWS_SESSION_TOKEN"),
+            )
+        if self._fetched is None or time.time() >= self._refresh_at:
+            self._fetched, expires = _fetch_container_credentials(uri, env, timeout_s)
+            self._refresh_at = expires - _REFRESH_BEFORE_S
+        return self._fetched
+
+    def forget(self) -> None:
+        self._fetched = None
+
+
+def _fetch_container_credentials(uri: str, env, timeout_s: float):
+    """((key, secret, token), when they expire, as a Unix time) from the endpoint."""
+    import datetime
+    import http.client
+
+    token = env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN")
+    token_file = env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+    if not token and token_file:
+        with open(token_file) as f:
+            token = f.read().strip()
+    parts = urlsplit(uri)
+    made = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    conn = made(parts.netloc, timeout=timeout_s)
+    try:
+        conn.request("GET", parts.path or "/", headers={"Authorization": token or ""})
+        answer = conn.getresponse()
+        data = answer.read()
+    finally:
+        conn.close()
+    if answer.status != 200:
+        raise OSError(f"the container credentials endpoint answered {answer.status}")
+    fields = json.loads(data)
+    expiration = fields.get("Expiration")
+    expires = (
+        datetime.datetime.fromisoformat(expiration.replace("Z", "+00:00")).timestamp()
+        if expiration
+        else time.time() + 2 * _REFRESH_BEFORE_S
+    )
+    return (fields["AccessKeyId"], fields["SecretAccessKey"], fields.get("Token")), expires
+
+
 def sign(
     operation: str,
     body: bytes,
     host: str,
     region: str,
-    env: os._Environ[str] | dict[str, str],
+    credentials: tuple[str, str, str | None],
     now: time.struct_time,
 ) -> dict[str, str]:
-    """The request's headers, signed (Signature Version 4) with the environment's credentials."""
-    access_key = env.get("AWS_ACCESS_KEY_ID", "")
-    secret_key = env.get("AWS_SECRET_ACCESS_KEY", "")
-    token = env.get("AWS_SESSION_TOKEN")
+    """The request's headers, signed (Signature Version 4) with `credentials`."""
+    access_key, secret_key, token = credentials
     stamp = time.strftime("%Y%m%dT%H%M%SZ", now)
     day = stamp[:8]
     headers = {

@@ -25,6 +25,15 @@ module "bot" {
   handler              = "app.handler" # the image's CMD
   architecture         = var.architecture
   slack_signing_secret = var.slack_signing_secret
+
+  # SnapStart: each change publishes a version; cold starts restore its snapshot.
+  publish    = var.snap_start
+  snap_start = var.snap_start
+}
+
+variable "snap_start" {
+  type    = bool
+  default = true
 }
 
 variable "region" {
