@@ -68,32 +68,40 @@ def _log_timeline(
 ) -> None:
     ack_ms = (answer.posted_at - answer.started) * 1000
     deferred_ms = (finished - answer.posted_at) * 1000
-    streamed, stream_text, stream_fields = answer.streamed, "", {}
+    streamed, stream_text = answer.streamed, ""
     if streamed is not None:  # the answer was a Stream: ack_ms is when its last byte went
         ttfb = "-" if streamed.ttfb_ms is None else f"{streamed.ttfb_ms:.2f}"
         stream_text = (
             f"ttfb_ms={ttfb} stream_bytes={streamed.bytes} stream_ms={streamed.stream_ms:.2f} "
         )
-        stream_fields = {
-            "stream": {
-                "ttfbMs": None if streamed.ttfb_ms is None else round(streamed.ttfb_ms, 2),
-                "bytes": streamed.bytes,
-                "streamMs": round(streamed.stream_ms, 2),
-            }
-        }
     logs.runtime_info(
         f"invocation done: ack_ms={ack_ms:.2f} ack_source={answer.source} {stream_text}"
         f"deferred_ms={deferred_ms:.2f} {counts.text()} "
         f"cold_start={'true' if answer.cold_start else 'false'}",
-        {
-            **stream_fields,
-            "ackMs": round(ack_ms, 2),
-            "ackSource": answer.source,
-            "deferredMs": round(deferred_ms, 2),
-            "callbacks": counts.fields(),
-            "coldStart": answer.cold_start,
-        },
+        # The JSON line's fields, made only for JSON logs: every invocation writes this line.
+        lambda: _timeline_fields(answer, counts, ack_ms, deferred_ms),
     )
+
+
+def _timeline_fields(
+    answer: acknowledgement.Acknowledgement, counts: phase.Counts, ack_ms: float, deferred_ms: float
+) -> dict[str, object]:
+    fields: dict[str, object] = {}
+    streamed = answer.streamed
+    if streamed is not None:
+        fields["stream"] = {
+            "ttfbMs": None if streamed.ttfb_ms is None else round(streamed.ttfb_ms, 2),
+            "bytes": streamed.bytes,
+            "streamMs": round(streamed.stream_ms, 2),
+        }
+    fields.update(
+        ackMs=round(ack_ms, 2),
+        ackSource=answer.source,
+        deferredMs=round(deferred_ms, 2),
+        callbacks=counts.fields(),
+        coldStart=answer.cold_start,
+    )
+    return fields
 
 
 def tracked(api: RuntimeAPI) -> object:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 
 JSON_TIME = "%Y-%m-%dT%H:%M:%SZ"
 _INFO = 20  # logging.INFO, without importing logging
@@ -136,7 +137,7 @@ def flush_streams() -> None:
             continue
 
 
-def runtime_info(message: str, fields: dict[str, object]) -> None:
+def runtime_info(message: str, fields: dict[str, object] | Callable[[], dict[str, object]]) -> None:
     """An INFO line from the runtime itself, written once per invocation, so it skips what it
     does not need: it is written straight to stdout, unfiltered (it holds only numbers the
     runtime computed) and without a LogRecord, in the shape `lambda_ack.logs.formatters` gives
@@ -155,7 +156,7 @@ def runtime_info(message: str, fields: dict[str, object]) -> None:
     record["requestId"] = _request_id
     if _tenant_id is not None:
         record["tenantId"] = _tenant_id
-    record.update(fields)
+    record.update(fields() if callable(fields) else fields)
     _raw_stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
@@ -171,8 +172,16 @@ def runtime_record(level: str, message: str) -> dict[str, object]:
 
 
 def _stamp(now: float) -> str:
-    """The UTC time with milliseconds, as Lambda's log lines have it."""
-    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(now))}.{int(now * 1000) % 1000:03d}Z"
+    """The UTC time with milliseconds, as Lambda's log lines have it. The part up to the second
+    is kept from the last call: every invocation writes a line, most within the same second."""
+    global _second, _second_text
+    second = int(now)
+    if second != _second:
+        _second, _second_text = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+    return f"{_second_text}.{int(now * 1000) % 1000:03d}Z"
+
+
+_second, _second_text = -1, ""
 
 
 def write_error(error: dict[str, object]) -> None:
