@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 
 NEXT_PATH = b"/2018-06-01/runtime/invocation/next"
+RESTORE_PATH = b"/2018-06-01/runtime/restore/next"
 EXTENSION_PREFIX = b"/2020-01-01/extension/"
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:bench"
 _ACCEPTED = b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n"
@@ -28,6 +29,7 @@ _REGISTERED = (
     b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 )
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_RESTORED = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 _MAX_HEAD = 64 * 1024
 
 
@@ -76,6 +78,9 @@ class Server:
         self._phase: Phase | None = None
         self._body = b""
         self._left = 0
+        # SnapStart: the runtime's `/restore/next`, held until `restore()` (its snapshot would
+        # be taken meanwhile).
+        self._restoring: _Peer | None = None
 
     def close(self) -> None:
         for key in list(self._selector.get_map().values()):
@@ -115,6 +120,29 @@ class Server:
         phase, self._phase = self._phase, None
         return phase
 
+    def wait_restore(self, proc: subprocess.Popen, timeout_s: float = 60.0) -> int:
+        """Block until the runtime waits in `/restore/next` (SnapStart: initialised, ready for
+        its snapshot); return when that request arrived (ns)."""
+        self._left = 0
+        self._serve_until(proc, timeout_s, lambda: self._restoring is not None)
+        return self._held_ns
+
+    def restore(self, proc: subprocess.Popen, body: bytes, timeout_s: float = 60.0) -> int:
+        """Answer `/restore/next`, as Lambda does in an environment restored for an event, with
+        that event (`body`) waiting for the runtime's `/next`; return the nanoseconds from the
+        restore to the event's `/response`."""
+        peer, self._restoring = self._restoring, None
+        if peer is None:
+            raise BenchFailure("restore() needs a runtime waiting in /restore/next")
+        self._phase = Phase()
+        self._body = body
+        self._left = 1
+        restored = time.perf_counter_ns()
+        peer.sock.sendall(_RESTORED)
+        self._loop(proc, timeout_s, 1)
+        phase, self._phase = self._phase, None
+        return phase.responded[0] - restored
+
     def forget(self) -> None:
         """Drop every connection of a runtime that has been killed, queued ones included.
 
@@ -132,16 +160,25 @@ class Server:
                 break
         self._held = []
         self._workers = 1
+        self._restoring = None
 
     # -- the loop ----------------------------------------------------------------------------
     def _loop(self, proc: subprocess.Popen, timeout_s: float, responses: int | None = None) -> None:
         """Serve until the runtime is held in `/next`, or until `responses` have arrived."""
+        done = self._phase.responded if responses is not None and self._phase else None
+        self._serve_until(
+            proc,
+            timeout_s,
+            lambda: (
+                not (len(self._held) < self._workers or self._left)
+                or (done is not None and len(done) >= responses)
+            ),
+        )
+
+    def _serve_until(self, proc: subprocess.Popen, timeout_s: float, finished) -> None:
         deadline = time.monotonic() + timeout_s
         select = self._selector.select
-        done = self._phase.responded if responses is not None and self._phase else None
-        while (len(self._held) < self._workers or self._left) and (
-            done is None or len(done) < responses
-        ):
+        while not finished():
             ready = select(0.25)
             if not ready:
                 if proc.poll() is not None:
@@ -200,6 +237,9 @@ class Server:
         method, path = head.split(b" ", 2)[:2]
         if method == b"get" and path == NEXT_PATH:
             self._on_next(peer, now)
+        elif method == b"get" and path == RESTORE_PATH:
+            self._restoring = peer
+            self._held_ns = now
         elif path.startswith(EXTENSION_PREFIX):
             self._on_extension(peer, path)
         elif method == b"post" and path.endswith(b"/response"):

@@ -1,0 +1,111 @@
+"""A cold start with and without SnapStart: `.venv/bin/python bench/snapstart.py [--runs 7]`.
+
+For a trivial handler (bench/task/bench_handler.py) and a Bolt app (bench/task/bolt_app.py,
+`/hello` acknowledged at once), on this runtime and on awslambdaric 4.2.2 (the bench's venv),
+the time a cold start's caller waits for the acknowledgement:
+- **cold**: spawning the runtime → its first `/response`, the event waiting from the start (as
+  on a cold start the event caused);
+- **from a restore**: the runtime started with `AWS_LAMBDA_INITIALIZATION_TYPE=snap-start`
+  initialises and waits in `/runtime/restore/next` (where Lambda takes the snapshot); the time
+  from answering it, the event then waiting, → the first `/response`. A snapshot's restore
+  itself (Lambda loading the memory, measured by AWS in hundreds of milliseconds at most) is
+  not part of it: it is the same for every runtime.
+Runs interleaved (each runtime and way in turn), medians with min–max. The Bolt app's libraries
+come from this checkout's `.venv`, on `PYTHONPATH` for both runtimes; a loopback stand-in answers
+the `auth.test` Bolt asks Slack at its first request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import envs  # noqa: E402
+import scenario  # noqa: E402
+from server import Server  # noqa: E402
+
+APPS = {
+    # app: (this runtime's handler, awslambdaric's, whether the event is a signed /hello)
+    "trivial handler": ("bench_handler.handler", "bench_handler.handler", False),
+    "Bolt app": ("bolt_on_lambda_ack.handler", "bolt_on_bolts_adapter.handler", True),
+}
+
+
+def event(slack: bool) -> bytes:
+    if not slack:
+        return scenario.SMALL_EVENT
+    sys.path.insert(0, str(envs.ROOT))
+    from lambda_ack.cli.local import slack_request
+
+    return json.dumps(
+        slack_request.slash_command_event("bench", "http://127.0.0.1:9/", command="/hello")
+    ).encode()
+
+
+def once(argv, env, task_root: Path, server: Server, body: bytes, restore: bool) -> float:
+    """Milliseconds the caller waits, cold or from a restore."""
+    if not restore:
+        return scenario.cold_start(argv, env, task_root, server, body)
+    try:
+        with scenario.Spawned(
+            argv, env | {"AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"}, task_root
+        ) as spawned:
+            server.wait_restore(spawned.proc)
+            return server.restore(spawned.proc, body) / 1e6
+    finally:
+        server.forget()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--runs", type=int, default=7)
+    args = p.parse_args(argv)
+    python = envs.bench_python()
+    from lambda_ack.cli.local import slack_request
+    from lambda_ack.cli.local.loopback import LoopbackServer
+
+    libraries = sysconfig.get_paths()["purelib"]  # slack_bolt, slack_sdk: this checkout's .venv
+    server, slack_api = Server(), LoopbackServer()
+    samples: dict[tuple[str, str, str], list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-snapstart-") as tmp:
+        task_root = envs.stage_runtime(Path(tmp))
+        ours = scenario.lambda_ack(task_root.parent)
+        theirs = scenario.awslambdaric(task_root, python)
+        for _ in range(args.runs):
+            for app, (our_handler, their_handler, slack) in APPS.items():
+                body = event(slack)
+                for runtime, handler in ((ours, our_handler), (theirs, their_handler)):
+                    argv = runtime.argv[:-1] + (handler,) if runtime is theirs else runtime.argv
+                    env = scenario.lambda_env(python, server.address, task_root, handler)
+                    env |= {
+                        "PYTHONPATH": libraries,
+                        "SLACK_SIGNING_SECRET": slack_request.SIGNING_SECRET,
+                        "SLACK_API_URL": slack_api.url + "/",
+                    }
+                    for way, restore in (("cold", False), ("from a restore", True)):
+                        ms = once(argv, env, task_root, server, body, restore)
+                        samples.setdefault((app, runtime.name, way), []).append(ms)
+    server.close()
+    slack_api.close()
+    print("| app | runtime | cold start | from a restore |")
+    print("|---|---|---:|---:|")
+    for app in APPS:
+        for name in ("lambda-ack", "awslambdaric"):
+            cells = [_cell(samples[(app, name, way)]) for way in ("cold", "from a restore")]
+            print(f"| {app} | {name} | {' | '.join(cells)} |")
+    return 0
+
+
+def _cell(values: list[float]) -> str:
+    return f"{statistics.median(values):.1f} ms ({min(values):.1f}–{max(values):.1f})"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
