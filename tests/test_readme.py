@@ -1,14 +1,15 @@
-"""Every shell command the README shows runs as written, on a fresh copy of the repository.
+"""Every shell command the README and the documentation show runs as written, on a fresh copy of
+the repository.
 
-Each ```sh block is run as one bash script (`set -euo pipefail`) in a copy of the files git
-knows, with the already set-up `.venv` and `.cache` linked in (a new venv would cost the suite a
-minute; `./dev` checks the venv against the requirements either way). A line is left out only
-when it needs what no test machine has (Docker, AWS, an interpreter archive from GitHub) or is
-this suite itself; `SKIPPED` says which, and a block that loses a line matching none of them
-fails, so a new command is run by default. One change is made to the text: port 9000 becomes a
-free port, since another program may hold 9000. Terraform gets the AWS provider from this
-machine's filesystem mirror (`TF_CLI_CONFIG_FILE`), as a machine without the registry would.
-"""
+Each ```sh block (README.md, docs/*.md) is run as one bash script (`set -euo pipefail`) in a
+copy of the files git knows, with the already set-up `.venv` and `.cache` linked in (a new venv
+would cost the suite a minute; `./dev` checks the venv against the requirements either way). A
+line is left out only when it needs what no test machine has (Docker, AWS, an interpreter archive
+from GitHub) or is this suite itself; `SKIPPED` says which, and a block that loses a line
+matching none of them fails, so a new command is run by default. One change is made to the text:
+port 9000 becomes a free port, since another program may hold 9000. Terraform gets the AWS
+provider from this machine's filesystem mirror (`TF_CLI_CONFIG_FILE`), as a machine without the
+registry would."""
 
 from __future__ import annotations
 
@@ -37,18 +38,31 @@ SKIPPED = {
 }
 
 
+DOCUMENTS = ["README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))]
+
+
 def shell_blocks() -> list[tuple[str, list[str]]]:
-    """(section, commands) for every ```sh block of the README, continuation lines joined."""
-    text = (ROOT / "README.md").read_text()
-    blocks = []
-    section = "top"
-    for match in re.finditer(r"^## ([^\n]+)$|^```sh\n(.*?)^```", text, re.M | re.S):
-        if match.group(1):
-            section = match.group(1)
-            continue
-        body = match.group(2).replace("\\\n", " ")
-        lines = [line for line in body.splitlines() if line.strip() and not line.startswith("#")]
-        blocks.append((section, lines))
+    """(where, commands) for every ```sh block of the README and the documentation's pages,
+    continuation lines joined; a block shown twice (the README repeats the getting-started
+    one) once. `where` is the file and the heading above the block."""
+    blocks, seen = [], set()
+    for document in DOCUMENTS:
+        text = (ROOT / document).read_text()
+        heading = "top"
+        # Fenced blocks first, so that a `#` comment inside one is never taken for a heading.
+        for match in re.finditer(r"^```(\w*)\n(.*?)^```|^#{1,2} ([^\n]+)$", text, re.M | re.S):
+            if match.group(3):
+                heading = match.group(3)
+                continue
+            if match.group(1) != "sh":
+                continue
+            body = match.group(2).replace("\\\n", " ")
+            lines = [
+                line for line in body.splitlines() if line.strip() and not line.startswith("#")
+            ]
+            if tuple(lines) not in seen:
+                seen.add(tuple(lines))
+                blocks.append((f"{document}: {heading}", lines))
     return blocks
 
 
@@ -81,8 +95,8 @@ def fresh_copy(tmp_path_factory) -> Path:
 
 def test_every_shell_block_is_found_and_only_unrunnable_lines_are_left_out():
     blocks = shell_blocks()
-    sections = {section for section, _ in BLOCKS}
-    assert {"Running locally under the real RIE", "The local emulator", "Deploying"} <= sections
+    documents = {where.split(": ", 1)[0] for where, _ in BLOCKS}
+    assert {"README.md", "docs/running-locally.md", "docs/deploying.md"} <= documents
     assert any("./dev demo" in line for _, lines in BLOCKS for line in lines)
     for _, lines in blocks:
         for line in set(lines) - set(runnable(lines)):
