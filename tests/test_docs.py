@@ -67,6 +67,38 @@ def test_the_readmes_links_into_the_docs_lead_to_pages():
         assert (ROOT / target).is_file(), target
 
 
-def test_the_performance_page_is_the_benchmarks_readme(site):
+def test_the_performance_page_is_the_benchmarks_readme_and_its_charts(site, tmp_path):
+    """The charts are in the page, and are what bench/charts.py makes of the committed
+    results: they cannot drift from the figures they show."""
     html = (site / "performance" / "index.html").read_text()
     assert "What is measured, and how" in html  # included from bench/README.md
+    charts = sorted(re.findall(r'src="\.\./charts/([\w-]+\.svg)"', html))
+    assert len(charts) == 5, charts
+    for name in charts:
+        assert (site / "charts" / name).is_file(), name
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "charts.py"), "--out", str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
+    for name in charts:
+        made = (tmp_path / name).read_text()
+        assert made == (ROOT / "docs" / "charts" / name).read_text(), name
+        assert "lambda-ack" in made and "awslambdaric" in made
+
+
+def test_the_api_reference_documents_the_names_handlers_import(site):
+    html = (site / "api" / "index.html").read_text()
+    for name in (
+        "lambda_ack.defer",
+        "lambda_ack.ack",
+        "lambda_ack.Stream",
+        "lambda_ack.on_invocation_end",
+        "lambda_ack.on_shutdown",
+        "lambda_ack.deferrable",
+        "lambda_ack.slack.SlackApp",
+        "lambda_ack.slack.bolt.SlackRequestHandler",
+        "lambda_ack.web.asgi",
+        "lambda_ack.web.wsgi",
+    ):
+        assert f'id="{name}"' in html, name
