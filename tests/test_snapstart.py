@@ -17,7 +17,7 @@ import os
 import signal
 import time
 
-from fake_api import PREFIX
+from fake_api import HOLD, PREFIX
 
 pytest_plugins = ["fake_api"]
 
@@ -104,16 +104,14 @@ def test_two_restores_of_one_snapshot_draw_different_random_values_and_start_gua
 ):
     api, proc = runtime(HANDLER, FORK_AT_SNAPSHOT="1", **SNAP_START)
     api.wait_for(lambda rs: len(restore_requested(rs)) == 2)
+    # Each process's answer is held until both have one: a process that answered cannot take
+    # the second event, whichever of the two the server would hand it to.
+    api.script("response", (HOLD, b""), (HOLD, b""))
     api.restore()
-    # Events one at a time until each process has answered one (which of the two waiting takes
-    # an event is the server's business): the first answer of each.
-    first_of: dict[int, dict] = {}
-    for _ in range(20):
-        result = json.loads(api.outcome(api.push({})).body)
-        first_of.setdefault(result["pid"], result)
-        if len(first_of) == 2:
-            break
-    results = list(first_of.values())
+    api.wait_for(lambda rs: len([r for r in rs if r.path.endswith("/invocation/next")]) == 2)
+    answers = [api.outcome(api.push({})) for _ in range(2)]  # recorded, not yet answered
+    api.release()
+    results = [json.loads(answer.body) for answer in answers]
     try:
         assert len({result["pid"] for result in results}) == 2, proc.output
         assert results[0]["random"] != results[1]["random"]

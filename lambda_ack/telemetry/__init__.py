@@ -60,18 +60,31 @@ def notice_tools() -> None:
 def capture() -> tuple | None:
     """What each tool takes from the code that calls `defer` (a tracer's current span), in the
     order of `in_use`; None when no tool is in use."""
-    return tuple(integration.capture() for integration in in_use) if in_use else None
+    return tuple(map(_captured_by, in_use)) if in_use else None
+
+
+def _captured_by(integration: object) -> object:
+    try:
+        return integration.capture()
+    except Exception:  # a tool's failure never fails the user's `defer`: no parent, then
+        log.exception("telemetry: %s failed at defer", type(integration).__name__)
+        return None
 
 
 def observed(callback: object, attempt: int, run: Callable[[], object]) -> object:
-    """`run()`, one attempt of `callback`, inside each tool's span or scope for it."""
+    """`run()`, one attempt of `callback`, inside each tool's span or scope for it. A tool whose
+    span cannot begin is logged and left out of this attempt: the callback still runs."""
     from contextlib import ExitStack
 
     captured = callback.captured or ()
     with ExitStack() as scopes:
         for i, integration in enumerate(in_use):
             taken = captured[i] if i < len(captured) else None  # None: deferred before noticed
-            scopes.enter_context(integration.observe(callback, attempt, taken))
+            try:
+                scopes.enter_context(integration.observe(callback, attempt, taken))
+            except Exception:
+                name = type(integration).__name__
+                log.exception("telemetry: %s could not observe a callback", name)
         return run()
 
 

@@ -45,11 +45,22 @@ def discover(in_use: list[Integration]) -> list[Integration]:
     found = []
     for module, name in _TOOLS:
         integration_module = f"{__package__}.{name}"
-        if module in sys.modules and integration_module not in have:
-            integration = import_module(integration_module).integration()
-            if integration is not None:
-                found.append(integration)
+        if module in sys.modules and integration_module not in have and name not in _failed:
+            try:
+                found.append(import_module(integration_module).integration())
+            except Exception:  # a version of the tool this integration does not know
+                _failed.add(name)
+                from lambda_ack import logs
+
+                logs.runtime_log.exception(
+                    "telemetry: the %s integration could not start; that tool's deferred work "
+                    "is not observed",
+                    name,
+                )
     return found
+
+
+_failed: set[str] = set()  # integrations that could not start: not tried again
 
 
 def span_name(callback: object) -> str:
