@@ -178,9 +178,9 @@ def ack(result: object = None) -> None:
     payload, or nothing) when the answer could not be delivered.
     """
     acknowledgement = current()
-    if deferred.current().durable_execution is not None:
-        from lambda_ack import durable_functions
+    from lambda_ack import durable_functions
 
+    if durable_functions.in_execution():
         raise RuntimeError(durable_functions.refusal("ack()"))
     shaped = acknowledgement.shape(result) if acknowledgement.shape is not None else result
     if not acknowledgement.post_ack(shaped, result):
