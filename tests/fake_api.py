@@ -77,6 +77,8 @@ class FakeRuntimeAPI:
         # it in an environment restored from the snapshot taken while it waited.
         self._restored = threading.Event()
         self._drop_after_restore = False
+        # The extension's held `event/next` calls, each ended without an answer when set.
+        self._extension_waits: list[threading.Event] = []
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -108,6 +110,8 @@ class FakeRuntimeAPI:
         self._released.set()
         self._restored.set()
         self.events_closed.set()
+        for dropped in self._extension_waits:
+            dropped.set()
         self.events.put(None)
         self.server.shutdown()
         self.server.server_close()
@@ -143,6 +147,9 @@ class FakeRuntimeAPI:
         """Answer `/restore/next`; `drop_connection`: then close that connection, as the
         socket from before a snapshot does not survive it."""
         self._drop_after_restore = drop_connection
+        if drop_connection:  # the extension's connection is gone with the runtime's
+            for dropped in self._extension_waits:
+                dropped.set()
         self._restored.set()
 
     def release(self) -> None:
@@ -202,7 +209,12 @@ class FakeRuntimeAPI:
         if http.path == "/2020-01-01/extension/register" and self.extensions:
             return self._answer(http, 200, b"{}", {"Lambda-Extension-Identifier": "ext-1"})
         if http.path == "/2020-01-01/extension/event/next" and self.extensions:
-            self.events_closed.wait()  # no subscriptions: stays open while the process lives
+            # No subscriptions: stays open while the process lives, or until a restore drops it.
+            dropped = threading.Event()
+            self._extension_waits.append(dropped)
+            if not self.events_closed.is_set():  # close() sets every `dropped` after this
+                dropped.wait()
+            http.close_connection = True
             return
         if http.path == "/wait/hung-up":
             self.hung_up.wait(10)

@@ -70,6 +70,22 @@ def test_after_a_restore_the_runtime_api_is_called_on_a_new_connection(runtime):
     assert next_call.peer_port != restore.peer_port
 
 
+def test_the_shutdown_extension_asks_for_its_next_event_again_after_a_restore(runtime):
+    """Its `event/next` call was waiting when the snapshot was taken, and its connection is gone
+    after the restore: it asks again, on a new one, or Lambda would take it for dead."""
+    api, _ = runtime(HANDLER, extensions=True, **SNAP_START)
+
+    def waits(count: int):
+        event_next = "/2020-01-01/extension/event/next"
+        return lambda rs: len([r for r in rs if r.path == event_next]) == count
+
+    api.wait_for(restore_requested)
+    api.wait_for(waits(1))
+    api.restore(drop_connection=True)
+    api.wait_for(waits(2))
+    assert api.outcome(api.push({})).path.endswith("/response")
+
+
 def test_a_failing_before_snapshot_hook_is_an_init_error_and_exit_64(runtime):
     api, proc = runtime(HANDLER, FAIL_HOOK="before-snapshot", **SNAP_START)
     assert proc.wait_exit() == 64

@@ -67,10 +67,20 @@ class ShutdownExtension:
 
     def _wait_events(self, identifier: str) -> None:
         # Asking for the next event tells Lambda the extension is ready; with no subscriptions
-        # the call simply stays open until the environment ends.
-        while (response := next_event(self._conn, identifier)) is not None:
+        # the call simply stays open until the environment ends. A call whose connection breaks
+        # is made once more, on a new one: after a SnapStart restore the socket from before the
+        # snapshot is gone, and an extension that stops asking would be taken for a dead one.
+        again = True
+        while True:
+            response = next_event(self._conn, identifier)
+            if response is None:
+                if not again:
+                    return  # twice in a row: the API is gone, the environment is ending
+                again = False
+                continue
             if response.status != 200:
                 return
+            again = True
 
 
 def register(conn: Connection, name: str, events: list[str]) -> tuple[str, object]:
