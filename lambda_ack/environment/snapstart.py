@@ -17,7 +17,9 @@ What the runtime repairs after a restore, before the after-restore hooks (so the
   not the process's start, hours earlier (`lambda_ack.environment.origin`);
 - `random`'s state, reseeded from the OS, so two restored environments do not draw the same;
 - the duplicate guards' memories, emptied; the shared table's connection and credentials, and
-  the hand-off's SQS client, made again when next needed.
+  the hand-off's SQS client, made again when next needed;
+- the shutdown extension's wait for its next event, asked again on a new connection when the
+  old one breaks (`lambda_ack.environment.extension`).
 Each stateful module is asked only if it was imported (`restored()` in each).
 
 What user code must do itself, as on the managed runtime: reconnect its own connections, make
