@@ -162,17 +162,19 @@ class RuntimeAPI:
             raise RuntimeAPIFatal(f"/restore/next answered {response.status}: {_snippet(response)}")
 
     def post_restore_error(self, payload: bytes, error_type: str) -> int:
-        headers = {"Content-Type": "application/json", ERROR_TYPE_HEADER: error_type}
-        return self._call("POST", self._base + "/restore/error", payload, headers).status
+        return self._post_report("/restore/error", payload, error_type)
 
     def reconnect(self) -> None:
         """The next call opens a new connection (after a restore, the old socket is gone)."""
         self._conn.close()
 
     def post_init_error(self, payload: bytes, error_type: str) -> int:
+        return self._post_report("/init/error", payload, error_type)
+
+    def _post_report(self, suffix: str, payload: bytes, error_type: str) -> int:
+        """An error of the environment's (init, restore), not of an invocation."""
         headers = {"Content-Type": "application/json", ERROR_TYPE_HEADER: error_type}
-        response = self._call("POST", self._base + "/init/error", payload, headers)
-        return response.status
+        return self._call("POST", self._base + suffix, payload, headers).status
 
     def _post_for(
         self,

@@ -36,16 +36,15 @@ class OpenTelemetry(Integration):
         if isinstance(provider, self._no_sdk):  # only the API: its spans would record nothing
             yield
             return
-        from lambda_ack import deferred
+        from lambda_ack import logs
 
-        batch = deferred.current()
         tracer = self._tracer(provider)
         with tracer.start_as_current_span(
             span_name(callback),
             context=captured,
             kind=self._trace.SpanKind.INTERNAL,
             attributes={
-                "faas.invocation_id": batch.request_id if batch is not None else "",
+                "faas.invocation_id": logs.request_id(),
                 "lambda_ack.deferred.callback": callback.name,
                 "lambda_ack.deferred.attempt": attempt,
             },

@@ -32,16 +32,15 @@ class Sentry(Integration):
         if not sdk.get_client().is_active():
             yield
             return
-        from lambda_ack import deferred
+        from lambda_ack import logs
 
-        batch = deferred.current()
         with sdk.isolation_scope() as scope:
             scope.set_tag("deferred_callback", callback.name)
             scope.set_extra(
                 "lambda",
                 {
                     "function_name": os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
-                    "aws_request_id": batch.request_id if batch is not None else None,
+                    "aws_request_id": logs.request_id() or None,
                     "deferred_callback": callback.name,
                     "attempt": attempt,
                 },
