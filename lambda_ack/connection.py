@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import _socket
 from collections.abc import Callable, Iterable
+from itertools import islice
 
 _MAX_HEAD = 64 * 1024  # a status line and headers larger than this is not a Runtime API answer
 # Each recv allocates this much before shrinking to what arrived. Above glibc's mmap threshold
@@ -44,7 +45,7 @@ class Connection:
         self._sock: _socket.socket | None = None
         self._buf = b""
         self._pos = 0  # where the unread part of _buf starts: no re-slicing per step
-        self._host_header = f"{host}:{port}".encode()
+        self._host_header = f"{host}:{port}"
 
     def close(self) -> None:
         if self._sock is not None:
@@ -68,7 +69,7 @@ class Connection:
         environment may be frozen in between. Any failure closes the socket so that the next
         call starts on a fresh connection.
         """
-        framing = b"Content-Length: " + str(len(body)).encode() if body or method != "GET" else None
+        framing = f"Content-Length: {len(body)}\r\n" if body or method != "GET" else None
         data = self._head(method, path, headers, framing)
         try:
             sock = self._sock or self._open()
@@ -103,7 +104,7 @@ class Connection:
         stream, as the Runtime API asks. `chunks` must not raise: what it yields is sent, and a
         failure of its source belongs in the trailers.
         """
-        pending = self._head(method, path, headers, b"Transfer-Encoding: chunked")
+        pending = self._head(method, path, headers, "Transfer-Encoding: chunked\r\n")
         try:
             self._drop_if_closed()
             sock = self._sock or self._open()
@@ -148,14 +149,15 @@ class Connection:
         self.close()
 
     def _head(
-        self, method: str, path: str, headers: dict[str, str] | None, framing: bytes | None
+        self, method: str, path: str, headers: dict[str, str] | None, framing: str | None
     ) -> bytes:
-        head = [f"{method} {path} HTTP/1.1".encode(), b"Host: " + self._host_header]
+        head = f"{method} {path} HTTP/1.1\r\nHost: {self._host_header}\r\n"
         if headers:
-            head.extend(f"{name}: {value}".encode("latin-1") for name, value in headers.items())
+            for name, value in headers.items():
+                head += f"{name}: {value}\r\n"
         if framing is not None:
-            head.append(framing)
-        return b"\r\n".join(head) + b"\r\n\r\n"
+            head += framing
+        return (head + "\r\n").encode("latin-1")
 
     def _open(self) -> _socket.socket:
         try:
@@ -195,19 +197,20 @@ class Connection:
             if len(self._buf) - self._pos > _MAX_HEAD:
                 raise ConnectionFailed("response head too large")
             self._fill()
-        head = self._buf[self._pos : end].decode("latin-1")
+        lines = self._buf[self._pos : end].decode("latin-1").split("\r\n")
         self._pos = end + 4
-        status_line, *lines = head.split("\r\n")
-        parts = status_line.split(" ", 2)
+        status_line = lines[0]  # "HTTP/1.1 202 Accepted": the code is always at [9:12]
+        code = status_line[9:12]
         if (
-            len(parts) < 2
-            or not parts[0].startswith("HTTP/1.")
-            or not (parts[1].isascii() and parts[1].isdigit())
+            not status_line.startswith("HTTP/1.")
+            or status_line[8:9] != " "
+            or not (code.isascii() and code.isdigit() and len(code) == 3)
+            or status_line[12:13] not in ("", " ")
         ):
             raise ConnectionFailed(f"malformed status line {status_line[:80]!r}")
-        status = int(parts[1])
+        status = int(code)
         headers: dict[str, str] = {}
-        for line in lines:
+        for line in islice(lines, 1, None):
             name, sep, value = line.partition(":")
             if not sep:
                 raise ConnectionFailed(f"malformed header line {line[:80]!r}")

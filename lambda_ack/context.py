@@ -119,7 +119,7 @@ class LambdaContext:
         self.aws_request_id = request_id
         self.invoked_function_arn = invoked_function_arn
         self.tenant_id = tenant_id
-        self._w3c = _pop_w3c(client_context)
+        self._w3c = _pop_w3c(client_context) if client_context else {}
         self.client_context = ClientContext(client_context) if client_context else None
         self.identity = CognitoIdentity(cognito_identity)
         self._deadline_ms = deadline_ms

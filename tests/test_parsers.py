@@ -3,7 +3,7 @@
 import json
 import socket
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lambda_ack.answer import marshal
@@ -193,3 +193,102 @@ def test_any_result_holding_decimals_parses_back_to_the_same_numbers(value):
     body, _ = marshal.encode_result(value)
     parsed = json.loads(body, parse_float=Decimal, parse_int=Decimal, parse_constant=Decimal)
     assert parsed == value  # Decimal equality is numeric: 1E+2 == 100, 5 == Decimal(5)
+
+
+def _stdlib_decode(body: bytes) -> tuple[str, object]:
+    try:
+        return "value", json.loads(body)
+    except (ValueError, RecursionError) as e:
+        return "error", f"Unable to unmarshal input: {e}"
+
+
+json_texts = st.one_of(
+    json_values.map(json.dumps),
+    json_values.map(lambda v: json.dumps(v, ensure_ascii=False)),
+    st.text(max_size=40),
+)
+encodings = st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-32"])
+padding = st.sampled_from(["", " ", "\n", " \t\r\n"])
+
+
+@settings(max_examples=400)
+@given(text=json_texts, encoding=encodings, before=padding, after=padding)
+@example(text='{"a": 1} {"b": 2}', encoding="utf-8", before="", after="")  # two values
+@example(text="[1, 2]x", encoding="utf-8", before="", after="")  # trailing bytes
+@example(text='"\\ud800"', encoding="utf-8", before="", after="")  # an escaped lone surrogate
+def test_event_decoding_agrees_with_json_loads(text, encoding, before, after):
+    """The fast path (one C scan of a UTF-8 body) gives what `json.loads` gives, value or error,
+    for any encoding `json.loads` detects and any whitespace around the value."""
+    try:
+        body = (before + text + after).encode(encoding)
+    except UnicodeEncodeError:  # a lone surrogate has no UTF encoding
+        return
+    kind, expected = _stdlib_decode(body)
+    try:
+        got = ("value", marshal.decode_event(body, "application/json"))
+    except Fault as e:
+        got = ("error", e.message)
+    assert got[0] == kind
+    if kind == "value":  # NaN is never equal to itself: compare the JSON again
+        assert json.dumps(got[1]) == json.dumps(expected)
+    else:
+        assert got[1] == expected
+
+
+@settings(max_examples=400)
+@given(value=json_values)
+def test_result_encoding_agrees_with_the_json_encoder(value):
+    """The encoder built per call writes exactly what `json.JSONEncoder.encode` writes."""
+    encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=True)
+    assert marshal.encode_result(value) == (encoder.encode(value).encode(), "application/json")
+
+
+def test_a_failed_encoding_leaves_nothing_behind_for_the_next():
+    """A result that fails part-way (after its containers were entered) is a MarshalError, and
+    the same containers encode once the offending value is gone: no state survives the failure."""
+    inner = {"fine": [1, 2]}
+    outer = [inner, {"bad": object()}]
+    for _ in range(2):
+        try:
+            marshal.encode_result(outer)
+        except Fault as e:
+            assert e.error_type == "Runtime.MarshalError"
+        else:
+            raise AssertionError("an object() was encoded")
+    outer.pop()
+    assert marshal.encode_result(outer)[0] == b'[{"fine": [1, 2]}]'
+    loop = [1]
+    loop.append(loop)
+    try:
+        marshal.encode_result(loop)
+    except Fault as e:
+        assert "Circular reference" in e.message
+    else:
+        raise AssertionError("a circular list was encoded")
+
+
+@given(
+    line=st.sampled_from(
+        [
+            b"HTTP/1.1 202 Accepted",
+            b"HTTP/1.1 202",
+            b"HTTP/1.0 404 Not Found",
+            b"HTTP/1.1 2020 Accepted",
+            b"HTTP/1.1  202 Accepted",
+            b"HTTP/1.1 20x Accepted",
+            b"HTTP/1.1 \xb9\xb2\xb3 OK",
+            b"HTTP/2 202 Accepted",
+            b"http/1.1 202 Accepted",
+        ]
+    )
+)
+def test_status_lines_are_three_digits_after_the_version(line):
+    """A status line is `HTTP/1.x`, a space, three ASCII digits, then a space and a reason or
+    nothing; anything else is the peer breaking the protocol."""
+    valid = line in (b"HTTP/1.1 202 Accepted", b"HTTP/1.1 202", b"HTTP/1.0 404 Not Found")
+    try:
+        response = exchange(line + b"\r\nContent-Length: 0\r\n\r\n")
+    except ConnectionFailed:
+        assert not valid
+        return
+    assert valid and response.status == int(line[9:12])

@@ -16,8 +16,8 @@ as they are when a return value fails the same way.
 
 from __future__ import annotations
 
-import threading
 import time
+from _thread import RLock  # threading.RLock's C class, without its Python wrapper call
 from collections.abc import Callable
 
 from lambda_ack import deferred, logs
@@ -45,7 +45,7 @@ class Acknowledgement:
         self._invocation = invocation
         # Re-entrant: a Stream's body runs while its answer is being posted, and an `ack()`
         # from it must hear "already acknowledged", not wait on itself.
-        self._lock = threading.RLock()
+        self._lock = RLock()
         self.started = started
         self.cold_start = cold_start
         self.source: str | None = None
