@@ -12,10 +12,13 @@ reach `/restore/next` with everything the snapshot would hold.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import re
 import signal
 import time
+from pathlib import Path
 
 from fake_api import HOLD, PREFIX
 
@@ -54,6 +57,57 @@ def test_hooks_run_around_restore_next_and_the_restored_environment_serves(runti
     assert 29_000 < result["remaining_ms"] <= 30_000  # the deadline, read after the restore
     # The guard counts a cold start's wait from the restore, not from the process's start.
     assert result["caller_waited_ms"] < gap_s * 1000 / 2, result
+    assert "retrying" not in proc.output and "Traceback" not in proc.output, proc.output
+
+
+def faketime_library() -> Path:
+    """The libfaketime build that the `libfaketime` wheel carries (a pinned dev dependency),
+    found without importing the package (which would import `pytz` and `dateutil`)."""
+    spec = importlib.util.find_spec("libfaketime")
+    assert spec is not None and spec.submodule_search_locations, "libfaketime is not installed"
+    folder = Path(spec.submodule_search_locations[0])
+    return folder / "vendor" / "libfaketime" / "src" / "libfaketime.so.1"
+
+
+def test_a_restore_an_hour_after_the_snapshot_serves_with_the_right_deadline_and_watchdog(
+    runtime, tmp_path
+):
+    """The runtime's process reads a wall clock an hour behind until the restore, then the real
+    one: its wall clock moves forward an hour at the restore, as in an environment restored an
+    hour after its snapshot (libfaketime, LD_PRELOAD, reading its offset from a file the test
+    rewrites). The monotonic clock is left alone: the kernel's timed waits follow the real one,
+    which an LD_PRELOAD library cannot move with it; readings of it taken before the snapshot
+    are the previous test's concern. The restore also drops the connection."""
+    offset = tmp_path / "faketime"
+    offset.write_text("-3600\n")
+    api, proc = runtime(
+        HANDLER,
+        LD_PRELOAD=str(faketime_library()),
+        FAKETIME_TIMESTAMP_FILE=str(offset),
+        FAKETIME_NO_CACHE="1",  # read the file at every clock reading
+        FAKETIME_DONT_FAKE_MONOTONIC="1",
+        **SNAP_START,
+    )
+    api.wait_for(restore_requested)
+    offset.write_text("+0\n")
+    api.restore(drop_connection=True)
+    api.script("mark/stuck", (HOLD, b""))  # the deferred callback waits here until released
+    timeout_ms = 3000
+    pushed = time.monotonic()
+    request_id = api.push({"stuck": True}, timeout_ms=timeout_ms)
+    answer = api.outcome(request_id)
+    assert answer.path.endswith("/response"), proc.output
+    assert timeout_ms - 1000 < answer.json()["remaining_ms"] <= timeout_ms
+
+    # The watchdog warns 200 ms before the deadline, by the clock the deadline was set by.
+    warning = proc.wait_output("ms before the deadline")
+    warned_after_s = time.monotonic() - pushed
+    api.release()
+    api.wait_for(lambda rs: [r for r in rs if r.path.endswith("/invocation/next")][1:])
+    left_ms = int(re.search(r"still running (\d+) ms before the deadline", warning)[1])
+    assert 0 < left_ms <= 200, warning
+    assert warned_after_s >= (timeout_ms - 200 - 100) / 1000, warned_after_s
+    assert "deferred callback" in warning and "mark" in warning, warning
     assert "retrying" not in proc.output and "Traceback" not in proc.output, proc.output
 
 

@@ -1,7 +1,8 @@
 """A function with SnapStart hooks registered through AWS's `snapshot_restore_py`, as on the
 managed runtime; each hook marks the Runtime API's timeline when it runs. The environment says
 which hook fails (`FAIL_HOOK`), and whether the last before-snapshot hook forks the process
-(`FORK_AT_SNAPSHOT`: two environments from one state, as two restores of one snapshot)."""
+(`FORK_AT_SNAPSHOT`: two environments from one state, as two restores of one snapshot). An event
+with `"stuck": true` leaves a deferred callback that waits on the Runtime API's `/mark/stuck`."""
 
 import os
 import random
@@ -57,6 +58,8 @@ process_store().claim("warm-up-request")
 
 
 def handler(event, context):
+    if event.get("stuck"):  # deferred work that runs on until the test lets it finish
+        context.defer(mark, "stuck")
     return {
         "pid": os.getpid(),
         "random": random.random(),
