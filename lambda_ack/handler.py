@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import Callable
 
@@ -43,7 +42,9 @@ def load_handler(spec: str) -> Callable[..., object]:
             f"Cannot use built-in module {module_name} as a handler module",
         )
     try:
-        module = importlib.import_module(module_name.replace("/", "."))
+        name = module_name.replace("/", ".")
+        __import__(name)  # importlib.import_module, without importing `importlib` at start-up
+        module = sys.modules[name]
     except ImportError as e:
         raise Fault(IMPORT_MODULE_ERROR, f"Unable to import module '{module_name}': {e}") from None
     except SyntaxError as e:

@@ -70,7 +70,30 @@ def test_lambda_runtime_python_picks_the_interpreter(runtime, tmp_path):
     wrapper.chmod(0o755)
     api, _ = runtime("basic.echo", LAMBDA_RUNTIME_PYTHON=str(wrapper))
     assert api.outcome(api.push(1)).json()["event"] == 1
-    assert marker.read_text().split() == ["-u", "-P", "-m", "lambda_ack"]
+    # The entry point as a script (no `runpy`), where `bootstrap` finds the package beside it.
+    assert marker.read_text().split() == ["-u", "-P", str(ROOT / "lambda_ack" / "__main__.py")]
+
+
+def test_bootstrap_without_the_package_beside_it_starts_the_runtime_with_dash_m(tmp_path):
+    """A `bootstrap` copied away from the package (the runtime installed elsewhere, on
+    PYTHONPATH) starts it as `python -m lambda_ack`."""
+    marker = tmp_path / "used"
+    wrapper = tmp_path / "python"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" > {marker}\nexec {sys.executable} "$@"\n')
+    wrapper.chmod(0o755)
+    alone = tmp_path / "bin" / "bootstrap"
+    alone.parent.mkdir()
+    alone.write_bytes((ROOT / "bootstrap").read_bytes())
+    alone.chmod(0o755)
+    api = FakeRuntimeAPI()
+    env = {"LAMBDA_RUNTIME_PYTHON": str(wrapper), "PYTHONPATH": str(ROOT)}
+    proc = RuntimeProcess(api.address, "basic.echo", env, bootstrap=alone)
+    try:
+        assert api.outcome(api.push(1)).json()["event"] == 1
+        assert marker.read_text().split() == ["-u", "-P", "-m", "lambda_ack"]
+    finally:
+        proc.stop()
+        api.close()
 
 
 def test_exec_wrapper_runs_the_runtime_command(runtime, tmp_path):
@@ -78,7 +101,8 @@ def test_exec_wrapper_runs_the_runtime_command(runtime, tmp_path):
     wrapper.write_text('#!/bin/sh\nexport WRAPPED="by wrapper: $2 $3 $4 $5"\nexec "$@"\n')
     wrapper.chmod(0o755)
     api, _ = runtime("basic.wrapped", AWS_LAMBDA_EXEC_WRAPPER=str(wrapper))
-    assert api.outcome(api.push({})).json() == "by wrapper: -u -P -m lambda_ack"
+    main = ROOT / "lambda_ack" / "__main__.py"
+    assert api.outcome(api.push({})).json() == f"by wrapper: -u -P {main} "
 
 
 def test_exec_wrapper_that_is_not_executable_is_a_clear_error(runtime, tmp_path):
