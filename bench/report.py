@@ -63,7 +63,7 @@ def _defer_target(ours: float, theirs: float | None) -> str:
 
 METRICS = (
     Metric(
-        "init_ms", "init: spawn → first `/next` (ms)", 1, _field("init_ms"), _ratio_at_most(0.85)
+        "init_ms", "init: spawn → first `/next` (ms)", 1, _field("init_ms"), _ratio_at_most(0.80)
     ),
     Metric("init_cpu_ms", "init CPU (ms)", 1, _field("init_cpu_ms")),
     Metric(
@@ -71,7 +71,7 @@ METRICS = (
         "CPU per invocation, 100 B event (µs)",
         1,
         _field("cpu_us_100B"),
-        _ratio_at_most(1.0),
+        _ratio_at_most(0.63),
     ),
     Metric(
         "cpu_us_100KiB",
