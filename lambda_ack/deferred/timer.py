@@ -16,6 +16,17 @@ import time
 from collections.abc import Callable
 
 _LONGEST_WAIT_S = 3600.0  # a time days away must not overflow the wait; it is re-read
+_timers: list[Timer] = []
+
+
+def start_threads() -> None:
+    """Start the thread of every timer made so far, idle until set: what the first `set` would
+    otherwise do. Before a SnapStart snapshot, so a restored environment's first invocation does
+    not wait for a thread to start (`lambda_ack.environment.snapstart`)."""
+    for timer in _timers:
+        with timer._cond:
+            if timer._thread is None:
+                timer._start()
 
 
 class Timer:
@@ -25,16 +36,20 @@ class Timer:
         self._job: tuple[float, Callable[[], None]] | None = None  # (perf_counter time, action)
         self._thread: threading.Thread | None = None
         self._wakes_at: float | None = None  # when the thread's wait ends; None: no end
+        _timers.append(self)
 
     def set(self, at: float, action: Callable[[], None]) -> None:
         """Run `action()` at `at` (`time.perf_counter()`'s clock), replacing what was set."""
         with self._cond:
             self._job = (at, action)
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
-                self._thread.start()
+                self._start()
             elif self._wakes_at is None or at < self._wakes_at:
                 self._cond.notify()
+
+    def _start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+        self._thread.start()
 
     def clear(self) -> None:
         with self._cond:
