@@ -55,16 +55,18 @@ def pip(python: Path, *args: str) -> None:
     )
 
 
+NO_CACHE = shutil.ignore_patterns("__pycache__", "*.pyc")
+
+
 def stage_runtime(into: Path, *, source: Path = ROOT, bytecode: bool = True) -> Path:
     """Copy `bootstrap`, the runtime's packages (from `source`, to try a patch; an older tree
     has only `runtime/`) and the bench handler to `into`; return the task root."""
     into.mkdir(parents=True, exist_ok=True)
     shutil.copy2(source / "bootstrap", into / "bootstrap")
-    no_cache = shutil.ignore_patterns("__pycache__", "*.pyc")
     for package in ("lambda_ack", "runtime"):
         if (source / package).is_dir():
-            shutil.copytree(source / package, into / package, ignore=no_cache)
-    shutil.copytree(TASK, into / "task", ignore=no_cache)
+            shutil.copytree(source / package, into / package, ignore=NO_CACHE)
+    shutil.copytree(TASK, into / "task", ignore=NO_CACHE)
     if bytecode:
         precompile(into)
     return into / "task"

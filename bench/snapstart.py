@@ -1,8 +1,10 @@
 """A cold start with and without SnapStart: `.venv/bin/python bench/snapstart.py [--runs 7]`.
 
-For a trivial handler (bench/task/bench_handler.py) and a Bolt app (bench/task/bolt_app.py,
-`/hello` acknowledged at once), on this runtime and on awslambdaric 4.2.2 (the bench's venv),
-the time a cold start's caller waits for the acknowledgement:
+For a trivial handler (bench/task/bench_handler.py), the Slack example (handler_example/, a
+signed `/start-process`; on awslambdaric its `defer` runs through `@runtime.deferrable`,
+bench/task/slack_example_managed.py) and a Bolt app (bench/task/bolt_app.py, `/hello`
+acknowledged at once), on this runtime and on awslambdaric 4.2.2 (the bench's venv), the time a
+cold start's caller waits for the acknowledgement:
 - **cold**: spawning the runtime → its first `/response`, the event waiting from the start (as
   on a cold start the event caused);
 - **from a restore**: the runtime started with `AWS_LAMBDA_INITIALIZATION_TYPE=snap-start`
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import sys
 import sysconfig
@@ -32,20 +35,25 @@ import scenario  # noqa: E402
 from server import Server  # noqa: E402
 
 APPS = {
-    # app: (this runtime's handler, awslambdaric's, whether the event is a signed /hello)
-    "trivial handler": ("bench_handler.handler", "bench_handler.handler", False),
-    "Bolt app": ("bolt_on_lambda_ack.handler", "bolt_on_bolts_adapter.handler", True),
+    # app: (this runtime's handler, awslambdaric's, the signed slash command sent, if any)
+    "trivial handler": ("bench_handler.handler", "bench_handler.handler", None),
+    "Slack example": (
+        "handler_example.app.handler",
+        "slack_example_managed.handler",
+        "/start-process",
+    ),
+    "Bolt app": ("bolt_on_lambda_ack.handler", "bolt_on_bolts_adapter.handler", "/hello"),
 }
 
 
-def event(slack: bool) -> bytes:
-    if not slack:
+def event(command: str | None) -> bytes:
+    if command is None:
         return scenario.SMALL_EVENT
     sys.path.insert(0, str(envs.ROOT))
     from lambda_ack.cli.local import slack_request
 
     return json.dumps(
-        slack_request.slash_command_event("bench", "http://127.0.0.1:9/", command="/hello")
+        slack_request.slash_command_event("bench", "http://127.0.0.1:9/", command=command)
     ).encode()
 
 
@@ -76,16 +84,21 @@ def main(argv: list[str] | None = None) -> int:
     samples: dict[tuple[str, str, str], list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-snapstart-") as tmp:
         task_root = envs.stage_runtime(Path(tmp))
+        example = task_root / "handler_example"
+        shutil.copytree(envs.ROOT / "handler_example", example, ignore=envs.NO_CACHE)
+        envs.precompile(example)
         ours = scenario.lambda_ack(task_root.parent)
         theirs = scenario.awslambdaric(task_root, python)
         for _ in range(args.runs):
-            for app, (our_handler, their_handler, slack) in APPS.items():
-                body = event(slack)
+            for app, (our_handler, their_handler, command) in APPS.items():
+                body = event(command)
                 for runtime, handler in ((ours, our_handler), (theirs, their_handler)):
                     argv = runtime.argv[:-1] + (handler,) if runtime is theirs else runtime.argv
                     env = scenario.lambda_env(python, server.address, task_root, handler)
+                    # awslambdaric finds the runtime's packages (`@runtime.deferrable`) there.
+                    runtime_packages = "" if runtime is ours else f":{task_root.parent}"
                     env |= {
-                        "PYTHONPATH": libraries,
+                        "PYTHONPATH": libraries + runtime_packages,
                         "SLACK_SIGNING_SECRET": slack_request.SIGNING_SECRET,
                         "SLACK_API_URL": slack_api.url + "/",
                     }
