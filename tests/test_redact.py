@@ -10,7 +10,7 @@ import sys
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lambda_ack.logs.redact import MASK, RedactingStream, held_prefixes, pattern, written_forms
+from lambda_ack.logs.redact import MASK, RedactingStream, held_prefixes, secrets_in, written_forms
 
 # Secrets of realistic length; "[" is left out so that the mask itself cannot spell one.
 secrets = st.text(
@@ -26,7 +26,7 @@ around = st.text(alphabet="ab \n{}\"'", max_size=20)
 def test_no_written_form_of_a_secret_survives_any_split_into_writes(secret, before, after, cuts):
     env = {"MY_SECRET": secret, "LAMBDA_RUNTIME_REDACT": "MY_SECRET"}
     out = io.StringIO()
-    stream = RedactingStream(out, pattern(env), held_prefixes(env))
+    stream = RedactingStream(out, secrets_in(env), held_prefixes(env))
     for form in sorted(written_forms(secret)):
         text = before + form + after + "\n"
         points = sorted({min(c, len(text)) for c in cuts} | {0, len(text)})
@@ -39,12 +39,33 @@ def test_no_written_form_of_a_secret_survives_any_split_into_writes(secret, befo
     assert MASK in written
 
 
+tokens = st.from_regex(
+    r"xox[a-z]-[A-Za-z0-9-]{8,30}|xapp-[A-Za-z0-9-]{8,30}|(AKIA|ASIA)[A-Z0-9]{16}", fullmatch=True
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(token=tokens, before=around, after=around, cuts=st.lists(st.integers(0, 200)))
+def test_no_token_shaped_text_survives_any_split_into_writes(token, before, after, cuts):
+    """Slack tokens and AWS access key ids are masked by their shape, with no variable naming
+    them, however the line is cut into writes."""
+    out = io.StringIO()
+    stream = RedactingStream(out, secrets_in({}), held_prefixes({}))
+    text = f"{before} {token} {after}\n"
+    points = sorted({min(c, len(text)) for c in cuts} | {0, len(text)})
+    for start, end in zip(points, points[1:], strict=False):
+        stream.write(text[start:end])
+    stream.flush()
+    assert token not in out.getvalue()
+    assert MASK in out.getvalue()
+
+
 @settings(max_examples=300, deadline=None)
 @given(text=st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=300))
 def test_text_without_secrets_passes_whole_once_flushed(text):
     env = {"MY_SECRET": "not-in-this-alphabet-\u0000", "LAMBDA_RUNTIME_REDACT": "MY_SECRET"}
     out = io.StringIO()
-    stream = RedactingStream(out, pattern(env), held_prefixes(env))
+    stream = RedactingStream(out, secrets_in(env), held_prefixes(env))
     for part in text.split("x"):
         stream.write(part + "x")
     stream.flush()
@@ -57,7 +78,7 @@ def _from_threads(write) -> str:
 
     env = {"MY_SECRET": "a-secret-value", "LAMBDA_RUNTIME_REDACT": "MY_SECRET"}
     out = io.StringIO()
-    stream = RedactingStream(out, pattern(env), held_prefixes(env))
+    stream = RedactingStream(out, secrets_in(env), held_prefixes(env))
     start = threading.Barrier(8)
 
     def writer(n: int) -> None:

@@ -86,7 +86,7 @@ def setup(log_format: str | None, log_level: str | None) -> None:
     import os
 
     from lambda_ack.logs.after_import import after_import
-    from lambda_ack.logs.redact import RedactingStream, held_prefixes, pattern
+    from lambda_ack.logs.redact import RedactingStream, held_prefixes, secrets_in
 
     _raw_stdout = sys.stdout
     # Text that UTF-8 cannot encode (a lone surrogate from a JSON event's "\ud800") is written
@@ -94,7 +94,7 @@ def setup(log_format: str | None, log_level: str | None) -> None:
     reconfigure = getattr(sys.stdout, "reconfigure", None)
     if reconfigure is not None:
         reconfigure(errors="backslashreplace")
-    secrets, prefixes = pattern(os.environ), held_prefixes(os.environ)
+    secrets, prefixes = secrets_in(os.environ), held_prefixes(os.environ)
     sys.stdout = RedactingStream(sys.stdout, secrets, prefixes)
     # Lambda ships stderr to CloudWatch too: logging's own error reports and thread tracebacks.
     sys.stderr = RedactingStream(sys.stderr, secrets, prefixes)
