@@ -71,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
                 _progress(
                     f"run {i + 1}/{args.runs} {rt.name}: init {runs[rt.name][-1]['init_ms']:.1f} ms"
                 )
+        for rt in runtimes:  # after every init: their idle seconds must not precede one
+            if rt.defers and plan.defers:
+                for run in runs[rt.name]:
+                    run.update(scenario.measure_deferred(rt, python, server, plan))
         summary = report.summarise(runs)
         slack_runs = args.runs if args.slack_runs is None else args.slack_runs
         summary.update(slack.cold_starts(python, server, work / "slack", slack_runs, plan.env))
