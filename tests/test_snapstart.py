@@ -3,11 +3,12 @@
 
 The scripted API answers `/restore/next` only when the test says (`restore()`), as Lambda
 answers it in an environment restored from the snapshot taken while it waited. A restore comes
-hours after the snapshot; here the process waits in `/restore/next` for a few seconds of real
-time, which is enough to show any clock reading taken before the snapshot (the guard's
-"caller waiting since") and is measured against that wait. Two restores of one snapshot are two
-processes going on from one state: the function's last before-snapshot hook forks, so both
-reach `/restore/next` with everything the snapshot would hold.
+hours after the snapshot: one test waits a few seconds of real time in `/restore/next`, which
+shows any clock reading taken before the snapshot (the guard's "caller waiting since"); another
+moves the process's clocks an hour forward at the snapshot (the wall clock with libfaketime, the
+monotonic clocks with a time namespace). Two restores of one snapshot are two processes going on
+from one state: the function's last before-snapshot hook forks, so both reach `/restore/next`
+with everything the snapshot would hold.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
 from fake_api import HOLD, PREFIX
 
 pytest_plugins = ["fake_api"]
@@ -69,15 +71,20 @@ def faketime_library() -> Path:
     return folder / "vendor" / "libfaketime" / "src" / "libfaketime.so.1"
 
 
+@pytest.mark.skipif(
+    not os.path.exists("/proc/self/ns/time") or os.geteuid() != 0,
+    reason="moving the monotonic clock needs time namespaces (Linux 5.6+) and CAP_SYS_ADMIN",
+)
 def test_a_restore_an_hour_after_the_snapshot_serves_with_the_right_deadline_and_watchdog(
     runtime, tmp_path
 ):
-    """The runtime's process reads a wall clock an hour behind until the restore, then the real
-    one: its wall clock moves forward an hour at the restore, as in an environment restored an
-    hour after its snapshot (libfaketime, LD_PRELOAD, reading its offset from a file the test
-    rewrites). The monotonic clock is left alone: the kernel's timed waits follow the real one,
-    which an LD_PRELOAD library cannot move with it; readings of it taken before the snapshot
-    are the previous test's concern. The restore also drops the connection."""
+    """Both clocks move forward an hour at the restore, as in an environment restored an hour
+    after its snapshot. The wall clock: the runtime's process reads one an hour behind until the
+    restore, then the real one (libfaketime, LD_PRELOAD, its offset read from a file the test
+    rewrites at the restore). The monotonic and boot-time clocks: the last before-snapshot hook
+    puts the process, single-threaded then, in a new time namespace an hour ahead, so the
+    kernel's timed waits (the watchdog's) move with them, as after a real restore. The restore
+    also drops the connection."""
     offset = tmp_path / "faketime"
     offset.write_text("-3600\n")
     api, proc = runtime(
@@ -85,7 +92,9 @@ def test_a_restore_an_hour_after_the_snapshot_serves_with_the_right_deadline_and
         LD_PRELOAD=str(faketime_library()),
         FAKETIME_TIMESTAMP_FILE=str(offset),
         FAKETIME_NO_CACHE="1",  # read the file at every clock reading
-        FAKETIME_DONT_FAKE_MONOTONIC="1",
+        FAKETIME_DONT_FAKE_MONOTONIC="1",  # the time namespace moves that one
+        TIME_JUMP_S="3600",
+        LAMBDA_RUNTIME_SHUTDOWN_EXTENSION="0",  # no thread of its own: the process can move
         **SNAP_START,
     )
     api.wait_for(restore_requested)
@@ -97,7 +106,11 @@ def test_a_restore_an_hour_after_the_snapshot_serves_with_the_right_deadline_and
     request_id = api.push({"stuck": True}, timeout_ms=timeout_ms)
     answer = api.outcome(request_id)
     assert answer.path.endswith("/response"), proc.output
-    assert timeout_ms - 1000 < answer.json()["remaining_ms"] <= timeout_ms
+    result = answer.json()
+    assert result["monotonic_since_import_s"] >= 3600, result  # the jump happened
+    assert timeout_ms - 1000 < result["remaining_ms"] <= timeout_ms
+    # The guard counts a cold start's wait from the restore, not from an hour before it.
+    assert result["caller_waited_ms"] < 2000, result
 
     # The watchdog warns 200 ms before the deadline, by the clock the deadline was set by.
     warning = proc.wait_output("ms before the deadline")

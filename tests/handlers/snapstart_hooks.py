@@ -1,9 +1,11 @@
 """A function with SnapStart hooks registered through AWS's `snapshot_restore_py`, as on the
 managed runtime; each hook marks the Runtime API's timeline when it runs. The environment says
 which hook fails (`FAIL_HOOK`), and whether the last before-snapshot hook forks the process
-(`FORK_AT_SNAPSHOT`: two environments from one state, as two restores of one snapshot). An event
+(`FORK_AT_SNAPSHOT`: two environments from one state, as two restores of one snapshot), and
+whether the process's monotonic clocks jump forward at the snapshot (`TIME_JUMP_S`). An event
 with `"stuck": true` leaves a deferred callback that waits on the Runtime API's `/mark/stuck`."""
 
+import ctypes
 import os
 import random
 import time
@@ -20,7 +22,35 @@ def fail_if(hook: str) -> None:
         raise ConnectionError(f"the {hook} hook could not reach its database")
 
 
-# Registered first, so it runs last of the before-snapshot hooks (reverse order).
+def jump_clocks(seconds: int) -> None:
+    """Move this process's monotonic and boot-time clocks `seconds` forward, as a restore long
+    after the snapshot finds them: a new time namespace with those offsets, which the process
+    enters (it must be single-threaded then; the kernel's timed waits follow it)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWTIME) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWTIME) failed")
+    with open("/proc/self/timens_offsets", "w") as offsets:
+        offsets.write(f"monotonic {seconds} 0\nboottime {seconds} 0\n")
+    namespace = os.open("/proc/self/ns/time_for_children", os.O_RDONLY)
+    try:
+        if libc.setns(namespace, CLONE_NEWTIME) != 0:
+            raise OSError(ctypes.get_errno(), "setns(CLONE_NEWTIME) failed")
+    finally:
+        os.close(namespace)
+
+
+CLONE_NEWTIME = 0x80
+MONOTONIC_AT_IMPORT = time.monotonic()
+
+
+# Registered first of all, so it runs last of the before-snapshot hooks (reverse order): just
+# before `/restore/next`, where the snapshot is taken.
+@register_before_snapshot
+def clocks_move_on():
+    if os.environ.get("TIME_JUMP_S"):
+        jump_clocks(int(os.environ["TIME_JUMP_S"]))
+
+
 @register_before_snapshot
 def fork_last():
     mark("before-snapshot-registered-first")
@@ -67,4 +97,5 @@ def handler(event, context):
         "remaining_ms": context.get_remaining_time_in_millis(),
         # How long the ack guard takes a cold start's caller to have waited, in ms.
         "caller_waited_ms": (time.perf_counter() - origin.caller_waiting_since(0, True)) * 1000,
+        "monotonic_since_import_s": time.monotonic() - MONOTONIC_AT_IMPORT,
     }
