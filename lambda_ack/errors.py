@@ -7,9 +7,10 @@ user sees their code first, as on the managed runtime.
 
 from __future__ import annotations
 
-import json
 import os
 from types import TracebackType
+
+from lambda_ack import json_c
 
 IMPORT_MODULE_ERROR = "Runtime.ImportModuleError"
 USER_CODE_SYNTAX_ERROR = "Runtime.UserCodeSyntaxError"
@@ -112,9 +113,9 @@ def xray_cause(exc: BaseException) -> str:
         ],
         "paths": sorted({frame[0] for frame in frames}),
     }
-    text = json.dumps(cause)  # ASCII only: safe as a header value
+    text = json_c.dumps(cause)  # ASCII only: safe as a header value
     return text if len(text) < _XRAY_CAUSE_LIMIT else ""
 
 
 def to_json(data: dict[str, object]) -> bytes:
-    return json.dumps(data, ensure_ascii=False).encode("utf-8", "backslashreplace")
+    return json_c.dumps(data, ensure_ascii=False).encode("utf-8", "backslashreplace")

@@ -292,3 +292,18 @@ def test_status_lines_are_three_digits_after_the_version(line):
         assert not valid
         return
     assert valid and response.status == int(line[9:12])
+
+
+@settings(max_examples=400)
+@given(value=json_values | st.dictionaries(st.integers() | st.booleans(), st.text()))
+def test_json_c_writes_what_json_dumps_writes(value):
+    """The runtime writes JSON without the `json` package (`lambda_ack.json_c`): byte for byte
+    what `json.dumps` writes, in both ASCII modes, with and without a `default`."""
+    from lambda_ack import json_c
+
+    for ensure_ascii in (True, False):
+        assert json_c.dumps(value, ensure_ascii=ensure_ascii) == json.dumps(
+            value, ensure_ascii=ensure_ascii
+        )
+    odd = {"when": object(), "value": value}
+    assert json_c.dumps(odd, default=str) == json.dumps(odd, default=str)

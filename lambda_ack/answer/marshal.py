@@ -10,10 +10,7 @@
 
 from __future__ import annotations
 
-import json
-import json.scanner
-from json.encoder import c_make_encoder, encode_basestring
-
+from lambda_ack import json_c
 from lambda_ack.errors import MARSHAL_ERROR, UNMARSHAL_ERROR, Fault
 
 
@@ -30,23 +27,7 @@ def _no_decimal(obj: object) -> object:
 
 
 def _encode(result: object) -> str:
-    """`json.JSONEncoder(ensure_ascii=False, allow_nan=True, default=_no_decimal).encode`, less
-    the two Python calls it makes to build the same C encoder each time (half its cost, paid by
-    every invocation). The encoder is made per call: its dict of objects being written must
-    start empty, and a failed pass leaves entries behind."""
-    if c_make_encoder is None:  # a Python without the `_json` accelerator
-        return _slow_encode(result)
-    iterencode = c_make_encoder(
-        {}, _no_decimal, encode_basestring, None, ": ", ", ", False, False, True
-    )
-    return "".join(iterencode(result, 0))
-
-
-_slow_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=True, default=_no_decimal).encode
-# The C scanner `json.loads` ends in, for the common case: a UTF-8 body holding one JSON value
-# from its first byte to its last. It skips four Python calls (encoding detection, decoding,
-# whitespace and the end check); anything else goes through `json.loads`, with its errors.
-_scan = json.scanner.make_scanner(json.JSONDecoder())
+    return json_c.dumps(result, ensure_ascii=False, default=_no_decimal)
 
 
 def _encode_with_decimals(result: object) -> str:
@@ -67,7 +48,7 @@ def _encode_with_decimals(result: object) -> str:
             return f"{token}{len(texts) - 1}"
         raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
-    text = json.JSONEncoder(ensure_ascii=False, allow_nan=True, default=default).encode(result)
+    text = json_c.dumps(result, ensure_ascii=False, default=default)
     for i, decimal_text in enumerate(texts):
         text = text.replace(f'"{token}{i}"', decimal_text, 1)
     return text
@@ -81,11 +62,14 @@ def decode_event(body: bytes, content_type: str) -> object:
         return body
     try:
         text = body.decode()
-        value, end = _scan(text, 0)
+        value, end = json_c.scan(text, 0)
         if end == len(text):
             return value
-    except (ValueError, RecursionError, StopIteration):  # ValueError: also a non-UTF-8 body
+    # ValueError: also a non-UTF-8 body; SystemError: a malformed one (`json_c.scan`).
+    except (ValueError, RecursionError, StopIteration, SystemError):
         pass
+    import json
+
     try:
         return json.loads(body)
     except (ValueError, RecursionError) as e:  # JSONDecodeError and UnicodeDecodeError

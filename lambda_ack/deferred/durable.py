@@ -9,7 +9,6 @@ of the handler, rather than when the work would have to be handed on and it is t
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 import time
@@ -38,6 +37,8 @@ def encode(fn: Callable[..., object], args: tuple, kwargs: dict) -> str:
     if fn not in _functions_checked:
         _check_function(fn)
         _functions_checked.add(fn)
+    import json  # here, not at start-up: only durable work needs it
+
     call = [list(args), kwargs]
     try:
         text = _dumps(call)
@@ -80,10 +81,15 @@ def _check_function(fn: Callable[..., object]) -> None:
     )
 
 
-_dumps = json.JSONEncoder(allow_nan=False).encode
+def _dumps(value: object) -> str:
+    import json
+
+    return json.JSONEncoder(allow_nan=False).encode(value)
 
 
 def _check_json(value: object, which: str) -> None:
+    import json
+
     try:
         back = json.loads(_dumps(value))
     except (TypeError, ValueError, RecursionError) as e:

@@ -9,7 +9,6 @@ local emulators), the runtime simply goes on without SIGTERM.
 
 from __future__ import annotations
 
-import json
 import threading
 
 from lambda_ack import logs
@@ -90,7 +89,8 @@ def register(conn: Connection, name: str, events: list[str]) -> tuple[str, objec
         response = conn.request(
             "POST",
             f"{_BASE}/register",
-            json.dumps({"events": events}).encode(),
+            # Event names are bare words ("SHUTDOWN", "INVOKE"): no JSON escaping, no `json`.
+            ("{" + '"events": [' + ", ".join(f'"{event}"' for event in events) + "]}").encode(),
             {"Lambda-Extension-Name": name, "Content-Type": "application/json"},
         )
     except ConnectionFailed as e:

@@ -150,14 +150,14 @@ def runtime_info(message: str, fields: dict[str, object] | Callable[[], dict[str
     if not _json:
         _raw_stdout.write(f"[INFO]\t{_stamp(time.time())}\t{_request_id}\t{message}\n")
         return
-    import json
+    from lambda_ack import json_c
 
     record = runtime_record("INFO", message)
     record["requestId"] = _request_id
     if _tenant_id is not None:
         record["tenantId"] = _tenant_id
     record.update(fields() if callable(fields) else fields)
-    _raw_stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+    _raw_stdout.write(json_c.dumps(record, ensure_ascii=False) + "\n")
 
 
 def runtime_record(level: str, message: str) -> dict[str, object]:
@@ -189,9 +189,9 @@ def write_error(error: dict[str, object]) -> None:
     if _json:
         record = {"timestamp": time.strftime(JSON_TIME, time.gmtime()), "level": "ERROR"}
         record.update(error)
-        import json
+        from lambda_ack import json_c
 
-        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_c.dumps(record, ensure_ascii=False) + "\n")
         return
     head = "[ERROR]"
     if error.get("errorType"):

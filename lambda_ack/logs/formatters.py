@@ -7,12 +7,11 @@ when its import returns, as on the managed runtime.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
 
-from lambda_ack import logs
+from lambda_ack import json_c, logs
 
 _TEXT_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s"
 # LogRecord attributes that are not the user's `extra=` fields.
@@ -82,7 +81,7 @@ class JsonFormatter(logging.Formatter):
             if key not in _RESERVED and key not in result:
                 result[key] = value
         result = {key: value for key, value in result.items() if value is not None}
-        return json.dumps(result, ensure_ascii=False, default=str) + "\n"
+        return json_c.dumps(result, ensure_ascii=False, default=str) + "\n"
 
 
 class StdoutHandler(logging.Handler):

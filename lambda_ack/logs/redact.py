@@ -23,11 +23,17 @@ a secret (base64, URL quoting, hex).
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import threading
 from io import TextIOBase
+
+# `json.dumps` of a string, without the `json` package; `re` only once a text could hold a
+# token: neither is loaded at start-up for this module.
+from lambda_ack.json_c import encode_basestring, encode_basestring_ascii
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    import re
 
 MASK = "[REDACTED]"
 SECRET_VARIABLES = (
@@ -65,10 +71,10 @@ def written_forms(value: str) -> set[str]:
     as_repr = repr(value)[1:-1]
     forms = {value, text, as_repr}
     for form in (value, as_repr):
-        for once in (json.dumps(form, ensure_ascii=False)[1:-1], json.dumps(form)[1:-1]):
+        for once in (encode_basestring(form)[1:-1], encode_basestring_ascii(form)[1:-1]):
             forms.add(once)
-            forms.add(json.dumps(once, ensure_ascii=False)[1:-1])
-            forms.add(json.dumps(once)[1:-1])
+            forms.add(encode_basestring(once)[1:-1])
+            forms.add(encode_basestring_ascii(once)[1:-1])
     return forms
 
 
@@ -112,6 +118,8 @@ class Secrets:
         if not any(start in text for start in _SHAPE_STARTS):
             return None
         if self._shapes is None:
+            import re
+
             self._shapes = re.compile("|".join(_SHAPES))
         return self._shapes
 
