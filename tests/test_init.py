@@ -74,6 +74,35 @@ def test_lambda_runtime_python_picks_the_interpreter(runtime, tmp_path):
     assert marker.read_text().split() == ["-u", "-P", str(ROOT / "lambda_ack" / "__main__.py")]
 
 
+def test_bootstrap_of_a_function_zip_runs_the_entry_point_in_vendor(tmp_path):
+    """A function zip carries the runtime in `vendor/`: the entry point found there runs as a
+    script too."""
+    import shutil
+
+    marker = tmp_path / "used"
+    wrapper = tmp_path / "python"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" > {marker}\nexec {sys.executable} "$@"\n')
+    wrapper.chmod(0o755)
+    unpacked = tmp_path / "task"
+    shutil.copytree(
+        ROOT / "lambda_ack",
+        unpacked / "vendor" / "lambda_ack",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    (unpacked / "bootstrap").write_bytes((ROOT / "bootstrap").read_bytes())
+    (unpacked / "bootstrap").chmod(0o755)
+    api = FakeRuntimeAPI()
+    env = {"LAMBDA_RUNTIME_PYTHON": str(wrapper)}
+    proc = RuntimeProcess(api.address, "basic.echo", env, bootstrap=unpacked / "bootstrap")
+    try:
+        assert api.outcome(api.push(1)).json()["event"] == 1
+        main = unpacked / "vendor" / "lambda_ack" / "__main__.py"
+        assert marker.read_text().split() == ["-u", "-P", str(main)]
+    finally:
+        proc.stop()
+        api.close()
+
+
 def test_bootstrap_without_the_package_beside_it_starts_the_runtime_with_dash_m(tmp_path):
     """A `bootstrap` copied away from the package (the runtime installed elsewhere, on
     PYTHONPATH) starts it as `python -m lambda_ack`."""
