@@ -26,10 +26,6 @@ def _no_decimal(obj: object) -> object:
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
 
-def _encode(result: object) -> str:
-    return json_c.dumps(result, ensure_ascii=False, default=_no_decimal)
-
-
 def _encode_with_decimals(result: object) -> str:
     """The standard library cannot write raw JSON numbers, so each Decimal is written as a
     placeholder string first (a private-use character and a random token, which no value of the
@@ -81,7 +77,7 @@ def encode_result(result: object) -> tuple[bytes, str]:
         return result, "application/unknown"
     try:
         try:
-            text = _encode(result)
+            text = json_c.dumps(result, ensure_ascii=False, default=_no_decimal)
         except _HasDecimal:
             text = _encode_with_decimals(result)
         return text.encode("utf-8"), "application/json"
