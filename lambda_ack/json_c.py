@@ -11,26 +11,28 @@ from __future__ import annotations
 from _json import encode_basestring, encode_basestring_ascii, make_encoder, make_scanner
 from collections.abc import Callable
 
-__all__ = ["dumps", "encode_basestring", "encode_basestring_ascii", "scan"]
+__all__ = ["dumps", "encode_basestring", "encode_basestring_ascii", "not_serializable", "scan"]
 
 
 def dumps(
     value: object,
     *,
     ensure_ascii: bool = True,
+    allow_nan: bool = True,
     default: Callable[[object], object] | None = None,
 ) -> str:
-    """`json.dumps(value, ensure_ascii=..., default=...)`, with its other defaults. The encoder
-    is made per call: its dict of the containers being written must start empty, and a failed
-    pass leaves entries behind."""
+    """`json.dumps(value, ensure_ascii=..., allow_nan=..., default=...)`, with its other
+    defaults. The encoder is made per call: its dict of the containers being written must start
+    empty, and a failed pass leaves entries behind."""
     encode = encode_basestring_ascii if ensure_ascii else encode_basestring
     encoder = make_encoder(
-        {}, default or _not_serializable, encode, None, ": ", ", ", False, False, True
+        {}, default or not_serializable, encode, None, ": ", ", ", False, False, allow_nan
     )
     return "".join(encoder(value, 0))
 
 
-def _not_serializable(obj: object) -> object:
+def not_serializable(obj: object) -> object:
+    """What `json.dumps` raises for an object it cannot write (its `default`)."""
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
 

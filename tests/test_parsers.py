@@ -298,7 +298,8 @@ def test_status_lines_are_three_digits_after_the_version(line):
 @given(value=json_values | st.dictionaries(st.integers() | st.booleans(), st.text()))
 def test_json_c_writes_what_json_dumps_writes(value):
     """The runtime writes JSON without the `json` package (`lambda_ack.json_c`): byte for byte
-    what `json.dumps` writes, in both ASCII modes, with and without a `default`."""
+    what `json.dumps` writes, in both ASCII modes, with and without a `default`, and the same
+    error when it cannot (an object without `default`, NaN with `allow_nan=False`)."""
     from lambda_ack import json_c
 
     for ensure_ascii in (True, False):
@@ -307,3 +308,12 @@ def test_json_c_writes_what_json_dumps_writes(value):
         )
     odd = {"when": object(), "value": value}
     assert json_c.dumps(odd, default=str) == json.dumps(odd, default=str)
+
+    def outcome(dumps, obj) -> str:
+        try:
+            return dumps(obj, allow_nan=False)
+        except (TypeError, ValueError) as e:
+            return f"{type(e).__name__}: {e}"
+
+    for obj in (value, odd):  # NaN's ValueError; without a default, the TypeError's words
+        assert outcome(json_c.dumps, obj) == outcome(json.dumps, obj)

@@ -23,7 +23,7 @@ def _no_decimal(obj: object) -> object:
 
     if isinstance(obj, Decimal):
         raise _HasDecimal
-    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+    return json_c.not_serializable(obj)
 
 
 def _encode_with_decimals(result: object) -> str:
@@ -42,7 +42,7 @@ def _encode_with_decimals(result: object) -> str:
                 return float("nan")
             texts.append(str(obj))
             return f"{token}{len(texts) - 1}"
-        raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+        return json_c.not_serializable(obj)
 
     text = json_c.dumps(result, ensure_ascii=False, default=default)
     for i, decimal_text in enumerate(texts):

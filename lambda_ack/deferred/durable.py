@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from lambda_ack import logs
+from lambda_ack import json_c, logs
 from lambda_ack.deferred.watchdog import watchdog
 
 log = logs.runtime_log
@@ -41,7 +41,7 @@ def encode(fn: Callable[..., object], args: tuple, kwargs: dict) -> str:
 
     call = [list(args), kwargs]
     try:
-        text = _dumps(call)
+        text = json_c.dumps(call, allow_nan=False)
         if json.loads(text) == call:
             return text
     except (TypeError, ValueError, RecursionError):
@@ -81,17 +81,11 @@ def _check_function(fn: Callable[..., object]) -> None:
     )
 
 
-def _dumps(value: object) -> str:
-    import json
-
-    return json.JSONEncoder(allow_nan=False).encode(value)
-
-
 def _check_json(value: object, which: str) -> None:
     import json
 
     try:
-        back = json.loads(_dumps(value))
+        back = json.loads(json_c.dumps(value, allow_nan=False))
     except (TypeError, ValueError, RecursionError) as e:
         raise TypeError(
             f"defer(..., durable=True): {which} is not JSON-serialisable "

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 
-from lambda_ack import logs
+from lambda_ack import json_c, logs
 from lambda_ack.connection import Connection, ConnectionFailed, Response
 
 NAME = "lambda-ack-shutdown"
@@ -89,8 +89,7 @@ def register(conn: Connection, name: str, events: list[str]) -> tuple[str, objec
         response = conn.request(
             "POST",
             f"{_BASE}/register",
-            # Event names are bare words ("SHUTDOWN", "INVOKE"): no JSON escaping, no `json`.
-            ("{" + '"events": [' + ", ".join(f'"{event}"' for event in events) + "]}").encode(),
+            json_c.dumps({"events": events}).encode(),
             {"Lambda-Extension-Name": name, "Content-Type": "application/json"},
         )
     except ConnectionFailed as e:
