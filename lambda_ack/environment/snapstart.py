@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import sys
 
-INIT_TYPE = "snap-start"
 BEFORE_SNAPSHOT_ERROR = "Runtime.BeforeSnapshotError"
 AFTER_RESTORE_ERROR = "Runtime.AfterRestoreError"
 # awslambdaric's exit statuses for the two failures.
@@ -63,13 +62,13 @@ def snapshot_and_restore(api) -> None:
         _prepare_first_invocation()
         api.restore_next()
     except Exception as e:
-        _report(e, lambda payload, kind: api.post_init_error(payload, kind), BEFORE_SNAPSHOT_ERROR)
+        _report(e, api.post_init_error, BEFORE_SNAPSHOT_ERROR)
         raise HookFailed(BEFORE_SNAPSHOT_ERROR, BEFORE_SNAPSHOT_EXIT) from e
     _repair(api)
     try:
         _run_after_restore()
     except Exception as e:
-        _report(e, lambda payload, kind: api.post_restore_error(payload, kind), AFTER_RESTORE_ERROR)
+        _report(e, api.post_restore_error, AFTER_RESTORE_ERROR)
         raise HookFailed(AFTER_RESTORE_ERROR, AFTER_RESTORE_EXIT) from e
 
 
