@@ -258,66 +258,27 @@ def test_an_environment_remembers_its_newest_claims_only(table, moto_url, monkey
     assert (elsewhere.claim("k1"), elsewhere.claim("k3")) == (False, True)
 
 
-class _CredentialsAndTable:
-    """One loopback server standing in for two AWS endpoints: the container credentials endpoint
-    (`GET /credentials`, as Lambda gives SnapStart functions) and DynamoDB (`POST /`, answered
-    `{}`: a claim that succeeds), each request recorded with its headers."""
-
-    def __init__(self) -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        self.requests: list[tuple[str, str, dict[str, str]]] = []
-        served = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                served.requests.append(("GET", self.path, served.lowered(self.headers)))
-                self._answer(
-                    json.dumps(
-                        {
-                            "AccessKeyId": "ASIACONTAINER",
-                            "SecretAccessKey": "container-secret",
-                            "Token": "container-session-token",
-                            "Expiration": "2999-01-01T00:00:00Z",
-                        }
-                    ).encode()
-                )
-
-            def do_POST(self):
-                self.rfile.read(int(self.headers["Content-Length"]))
-                served.requests.append(("POST", self.path, served.lowered(self.headers)))
-                self._answer(b"{}")
-
-            def _answer(self, body: bytes) -> None:
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    @staticmethod
-    def lowered(headers) -> dict[str, str]:
-        return {name.lower(): value for name, value in headers.items()}
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
 def test_with_snapstarts_credentials_endpoint_the_table_is_signed_with_what_it_answers(
     monkeypatch,
 ):
     from lambda_ack.dedupe import table as table_module
 
-    stand_in = _CredentialsAndTable()
+    # One stand-in for two AWS endpoints: the container credentials endpoint (`GET
+    # /credentials`, as Lambda gives SnapStart functions) and DynamoDB (`POST /`, answered `{}`:
+    # a claim that succeeds), each request recorded with its headers.
+    stand_in = LoopbackServer()
+    stand_in.answer(
+        "/credentials",
+        json.dumps(
+            {
+                "AccessKeyId": "ASIACONTAINER",
+                "SecretAccessKey": "container-secret",
+                "Token": "container-session-token",
+                "Expiration": "2999-01-01T00:00:00Z",
+            }
+        ).encode(),
+    )
+    stand_in.answer("/", b"{}")
     try:
         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
             monkeypatch.delenv(name, raising=False)  # as Lambda leaves them with SnapStart
@@ -331,10 +292,10 @@ def test_with_snapstarts_credentials_endpoint_the_table_is_signed_with_what_it_a
     finally:
         stand_in.close()
 
-    fetches = [r for r in stand_in.requests if r[0] == "GET"]
+    fetches = [r for r in stand_in.requests if r.method == "GET"]
     assert len(fetches) == 2  # once for the first two calls, once after the restore
-    assert all(r[2]["authorization"] == "the-authorization-token" for r in fetches)
-    calls = [r[2] for r in stand_in.requests if r[0] == "POST"]
+    assert all(r.headers["authorization"] == "the-authorization-token" for r in fetches)
+    calls = [r.headers for r in stand_in.requests if r.method == "POST"]
     assert len(calls) == 3
     assert all("Credential=ASIACONTAINER/" in c["authorization"] for c in calls)
     assert all(c["x-amz-security-token"] == "container-session-token" for c in calls)

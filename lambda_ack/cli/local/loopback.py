@@ -49,7 +49,8 @@ class QuietHTTPServer(ThreadingHTTPServer):
 
 
 class LoopbackServer:
-    """Answers every request 200 `{"ok": true}` (what Slack's endpoints answer), records it first.
+    """Answers every request 200 `{"ok": true}` (what Slack's endpoints answer), or what `answer`
+    set for its path, and records it first.
 
     Requests to a path passed to `hold` wait, already recorded, until `release` of that path:
     a bare path holds it with any query string, a path with a query holds exactly that one.
@@ -59,6 +60,7 @@ class LoopbackServer:
         self.requests: list[Request] = []
         self._changed = threading.Condition()
         self._held: set[str] = set()
+        self._answers: dict[str, bytes] = {}
         self._closed = False
         self._answering = 0  # requests recorded, their answers not yet written
         server = self
@@ -77,6 +79,10 @@ class LoopbackServer:
         self._http = QuietHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._http.server_address[1]}"
         threading.Thread(target=self._http.serve_forever, daemon=True).start()
+
+    def answer(self, path: str, body: bytes) -> None:
+        """Requests to `path` (with any query string) are answered `body`, as JSON."""
+        self._answers[path] = body
 
     def hold(self, path: str) -> None:
         with self._changed:
@@ -138,7 +144,7 @@ class LoopbackServer:
             while self._is_held(http.path) and not self._closed:
                 self._changed.wait()
         try:
-            answer = b'{"ok": true}'
+            answer = self._answers.get(http.path.split("?", 1)[0], b'{"ok": true}')
             http.send_response(200)
             http.send_header("Content-Type", "application/json")
             http.send_header("Content-Length", str(len(answer)))
