@@ -169,6 +169,22 @@ def test_a_function_that_never_imports_logging_does_not_pay_for_it(runtime):
     assert api.outcome(api.push({})).json() == {"logging_imported": False}
 
 
+def test_a_function_that_never_defers_does_not_load_the_callback_machinery(runtime):
+    """Durable hand-off, retries and the watchdog are loaded with the first callback, and
+    `importlib` not at all: a capability that is not used costs nothing at start-up."""
+    api, proc = runtime("unused_capabilities.handler", extensions=True)
+    assert api.outcome(api.push({})).json() == []
+    request_id = api.push({"defer": True})
+    assert api.outcome(request_id).json() == []
+    assert "deferred line" in proc.wait_output(f"{request_id}\tinvocation done")
+    assert api.outcome(api.push({})).json() == [  # once a callback has run
+        "lambda_ack.deferred.durable",
+        "lambda_ack.deferred.retries",
+        "lambda_ack.deferred.timer",
+        "lambda_ack.deferred.watchdog",
+    ]
+
+
 def test_logging_first_imported_during_an_invocation_is_set_up_as_at_init(runtime):
     api, proc = runtime("no_logging.imports_logging_late", AWS_LAMBDA_LOG_LEVEL="INFO")
     request_id = api.push({})

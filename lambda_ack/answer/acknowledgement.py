@@ -23,7 +23,6 @@ from collections.abc import Callable
 from lambda_ack import deferred, logs
 from lambda_ack.answer import marshal
 from lambda_ack.answer.stream import Stream
-from lambda_ack.deferred.watchdog import watchdog
 from lambda_ack.errors import PROCESS_EXITS, RESPONSE_TOO_LARGE, Fault
 
 log = logs.runtime_log
@@ -91,6 +90,10 @@ class Acknowledgement:
                 if self.source is None:
                     self._send(result, failure, "return")
                     return
+        # An early answer: the rest of the handler was watched. The watchdog is loaded only by
+        # functions that answer early or defer (`lambda_ack.deferred.phase.machinery`).
+        from lambda_ack.deferred.watchdog import watchdog
+
         watchdog.clear()
         if isinstance(failure, AcknowledgementFailed):
             return  # its error has been reported as the invocation's
@@ -131,6 +134,8 @@ class Acknowledgement:
         self.failure, self.status = failure, status
         self.posted_at = time.perf_counter()
         if source != "return" and self.discard_reason() is None:
+            from lambda_ack.deferred.watchdog import watchdog
+
             watchdog.watch("the handler, after its acknowledgement,", invocation.deadline_ms)
 
 

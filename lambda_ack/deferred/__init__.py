@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Container
 
 from lambda_ack import telemetry
-from lambda_ack.deferred import durable as durable_work
 
 # The safety margin before the deadline under which a callback is not started, unless
 # LAMBDA_RUNTIME_DEFER_MARGIN_MS says otherwise.
@@ -139,7 +138,11 @@ def defer(
         )
     if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
         raise TypeError(f"defer(retries=...) needs a whole number >= 0, got {retries!r}")
-    encoded = durable_work.encode(fn, args, kwargs) if durable else None
+    encoded = None
+    if durable:  # its module is loaded only by functions that declare durable work
+        from lambda_ack.deferred import durable as durable_work
+
+        encoded = durable_work.encode(fn, args, kwargs)
     callback = Callback(fn, args, kwargs, always, retries, encoded)
     with lock:
         batch = caller_batch()

@@ -11,12 +11,19 @@ from __future__ import annotations
 import time
 
 from lambda_ack import deferred, logs, telemetry
-from lambda_ack.deferred import durable as durable_work
-from lambda_ack.deferred import retries as retrying
-from lambda_ack.deferred.watchdog import watchdog
 from lambda_ack.errors import PROCESS_EXITS
 
 log = logs.runtime_log
+
+
+def machinery() -> tuple:
+    """What running a callback takes: durable hand-off, retries, the watchdog (with its timer
+    thread). Imported with the first callback, so a function that never defers does not load it
+    at start-up; SnapStart loads it before the snapshot (`lambda_ack.environment.snapstart`)."""
+    from lambda_ack.deferred import durable, retries
+    from lambda_ack.deferred.watchdog import watchdog
+
+    return durable, retries, watchdog
 
 
 class Counts:
@@ -81,6 +88,7 @@ def run_batch(
                 counts.discarded += 1
                 log.warning("deferred callback %s discarded: %s", callback.name, discard_reason)
                 continue
+            durable_work, retrying, watchdog = machinery()
             left = deadline_ms - int(time.time() * 1000)
             if left < margin_ms:
                 why = f"{left} ms left before the deadline, under the {margin_ms} ms safety margin"
@@ -127,6 +135,7 @@ def hand_off_unfinished(reason: str, within_s: float) -> None:
     # handler cut off before it answered leaves work nobody was promised.
     if batch is None or batch.closed or not batch.durable or not batch.answered:
         return
+    durable_work = machinery()[0]
     first = max(batch.position - 1, 0)
     until = time.monotonic() + within_s  # one budget for them all: the grace period's
     for position, callback in enumerate(batch.callbacks[first:], first + 1):

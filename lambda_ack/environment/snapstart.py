@@ -84,17 +84,19 @@ def _run_before_snapshot() -> None:
 
 def _prepare_first_invocation() -> None:
     """Do now, while it is part of the snapshot, what the first invocation after a restore would
-    otherwise do before its acknowledgement: look for the telemetry tools the function imported,
-    start the ack guard's and the watchdog's timer threads, load the IDNA codec, which Python
+    otherwise do before its acknowledgement or its first callback: look for the telemetry tools
+    the function imported, load what running a callback takes, start the ack guard's and the
+    watchdog's timer threads, load the IDNA codec, which Python
     loads at a process's first connection to a host given by name (Slack's API, any AWS
     endpoint; about 1 ms), and collect init's garbage."""
     import codecs
     import gc
 
     from lambda_ack import telemetry
-    from lambda_ack.deferred import timer
+    from lambda_ack.deferred import phase, timer
 
     telemetry.notice_tools()
+    phase.machinery()  # its watchdog's timer among the threads started below
     timer.start_threads()
     codecs.lookup("idna")
     # Init's garbage collected and what survives it set aside for good, so that the first
