@@ -54,3 +54,24 @@ def test_a_short_run_produces_every_metric(tmp_path):
         value = summary.get(metric, {}).get(runtime, {}).get("median")
         assert isinstance(value, float) and math.isfinite(value), (metric, runtime, value)
     assert "| init: spawn" in proc.stdout  # the table was printed
+
+
+def test_the_floor_run_times_python_alone_beside_both_runtimes():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "floor.py"), "--runs", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| ")]
+    names = [row.split(" | ")[0][2:] for row in rows[1:]]
+    assert names == [
+        "Python alone",
+        "Python alone, importing logging",
+        "lambda-ack",
+        "awslambdaric",
+    ]
+    assert rows[-1].endswith("| 1.00× |")  # every ratio is against awslambdaric
+    assert "the lowest ratio any runtime could reach: 0." in proc.stdout
