@@ -10,7 +10,7 @@ import sys
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lambda_ack.logs.redact import MASK, RedactingStream, held_prefixes, secrets_in, written_forms
+from lambda_ack.logs.redact import MASK, RedactingStream, secrets_in, written_forms
 
 # Secrets of realistic length; "[" is left out so that the mask itself cannot spell one.
 secrets = st.text(
@@ -26,7 +26,7 @@ around = st.text(alphabet="ab \n{}\"'", max_size=20)
 def test_no_written_form_of_a_secret_survives_any_split_into_writes(secret, before, after, cuts):
     env = {"MY_SECRET": secret, "LAMBDA_RUNTIME_REDACT": "MY_SECRET"}
     out = io.StringIO()
-    stream = RedactingStream(out, secrets_in(env), held_prefixes(env))
+    stream = RedactingStream(out, secrets_in(env))
     for form in sorted(written_forms(secret)):
         text = before + form + after + "\n"
         points = sorted({min(c, len(text)) for c in cuts} | {0, len(text)})
@@ -37,6 +37,19 @@ def test_no_written_form_of_a_secret_survives_any_split_into_writes(secret, befo
     for form in written_forms(secret):
         assert form not in written
     assert MASK in written
+
+
+def test_a_multi_line_secret_written_a_line_at_a_time_is_masked():
+    """Its first line is held back until the next write shows whether the rest follows."""
+    secret = "first-line-of-it\nsecond-line-of-it"
+    env = {"MY_SECRET": secret, "LAMBDA_RUNTIME_REDACT": "MY_SECRET"}
+    out = io.StringIO()
+    stream = RedactingStream(out, secrets_in(env))
+    stream.write("key: first-line-of-it\n")
+    stream.write("second-line-of-it, then more\n")
+    stream.write("first-line-of-it alone\n")
+    stream.flush()
+    assert out.getvalue() == f"key: {MASK}, then more\nfirst-line-of-it alone\n"
 
 
 tokens = st.from_regex(
@@ -50,7 +63,7 @@ def test_no_token_shaped_text_survives_any_split_into_writes(token, before, afte
     """Slack tokens and AWS access key ids are masked by their shape, with no variable naming
     them, however the line is cut into writes."""
     out = io.StringIO()
-    stream = RedactingStream(out, secrets_in({}), held_prefixes({}))
+    stream = RedactingStream(out, secrets_in({}))
     text = f"{before} {token} {after}\n"
     points = sorted({min(c, len(text)) for c in cuts} | {0, len(text)})
     for start, end in zip(points, points[1:], strict=False):
@@ -65,7 +78,7 @@ def test_no_token_shaped_text_survives_any_split_into_writes(token, before, afte
 def test_text_without_secrets_passes_whole_once_flushed(text):
     env = {"MY_SECRET": "not-in-this-alphabet-\u0000", "LAMBDA_RUNTIME_REDACT": "MY_SECRET"}
     out = io.StringIO()
-    stream = RedactingStream(out, secrets_in(env), held_prefixes(env))
+    stream = RedactingStream(out, secrets_in(env))
     for part in text.split("x"):
         stream.write(part + "x")
     stream.flush()
@@ -78,7 +91,7 @@ def _from_threads(write) -> str:
 
     env = {"MY_SECRET": "a-secret-value", "LAMBDA_RUNTIME_REDACT": "MY_SECRET"}
     out = io.StringIO()
-    stream = RedactingStream(out, secrets_in(env), held_prefixes(env))
+    stream = RedactingStream(out, secrets_in(env))
     start = threading.Barrier(8)
 
     def writer(n: int) -> None:

@@ -86,7 +86,7 @@ def setup(log_format: str | None, log_level: str | None) -> None:
     import os
 
     from lambda_ack.logs.after_import import after_import
-    from lambda_ack.logs.redact import RedactingStream, held_prefixes, secrets_in
+    from lambda_ack.logs.redact import RedactingStream, secrets_in
 
     _raw_stdout = sys.stdout
     # Text that UTF-8 cannot encode (a lone surrogate from a JSON event's "\ud800") is written
@@ -94,10 +94,10 @@ def setup(log_format: str | None, log_level: str | None) -> None:
     reconfigure = getattr(sys.stdout, "reconfigure", None)
     if reconfigure is not None:
         reconfigure(errors="backslashreplace")
-    secrets, prefixes = secrets_in(os.environ), held_prefixes(os.environ)
-    sys.stdout = RedactingStream(sys.stdout, secrets, prefixes)
+    secrets = secrets_in(os.environ)
+    sys.stdout = RedactingStream(sys.stdout, secrets)
     # Lambda ships stderr to CloudWatch too: logging's own error reports and thread tracebacks.
-    sys.stderr = RedactingStream(sys.stderr, secrets, prefixes)
+    sys.stderr = RedactingStream(sys.stderr, secrets)
     level = _follow(log_format, log_level)
     after_import("logging", lambda _: _install_handler(level))
 

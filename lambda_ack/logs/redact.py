@@ -90,6 +90,7 @@ class Secrets:
         # Longest first, so a secret that contains another is masked whole.
         self._forms = tuple(sorted(forms, key=len, reverse=True))
         self._shapes: re.Pattern[str] | None = None
+        self.held_prefixes = _first_lines(self._forms)
 
     def masked(self, text: str) -> str:
         for form in self._forms:
@@ -128,30 +129,27 @@ def secrets_in(env: os._Environ[str] | dict[str, str]) -> Secrets:
     return Secrets({form for value in secret_values(env) for form in written_forms(value)})
 
 
-def held_prefixes(env: os._Environ[str] | dict[str, str]) -> tuple[str, ...]:
-    """The first lines of each multi-line secret form: text ending in one of them is held back
-    until the next write shows whether the secret follows."""
+def _first_lines(forms: tuple[str, ...]) -> tuple[str, ...]:
+    """The first lines of each multi-line form, longest first: text ending in one of them is
+    held back until the next write shows whether the secret follows."""
     prefixes = set()
-    for value in secret_values(env):
-        for form in written_forms(value):
-            if "\n" not in form and "\r" not in form:
-                continue  # most: a character at a time through a 1 KB token is 0.1 ms of init
-            for end, char in enumerate(form[:-1]):
-                if char in "\n\r":
-                    prefixes.add(form[: end + 1])
+    for form in forms:
+        if "\n" not in form and "\r" not in form:
+            continue  # most: a character at a time through a 1 KB token is 0.1 ms of init
+        for end, char in enumerate(form[:-1]):
+            if char in "\n\r":
+                prefixes.add(form[: end + 1])
     return tuple(sorted(prefixes, key=len, reverse=True))
 
 
 class RedactingStream:
     """A text stream wrapper that masks secrets, passing on whole lines (see the module)."""
 
-    def __init__(
-        self, stream: TextIOBase, secrets: Secrets, prefixes: tuple[str, ...] = ()
-    ) -> None:
+    def __init__(self, stream: TextIOBase, secrets: Secrets) -> None:
         self._stream = stream
         self._masked = secrets.masked
         self._first_across = secrets.first_across
-        self._prefixes = prefixes
+        self._prefixes = secrets.held_prefixes
         self._pending = ""
         # Threads print at once; re-entrant, because a signal handler that logs runs on the
         # main thread, possibly in the middle of its own write.
