@@ -13,10 +13,16 @@ import time
 from lambda_ack import deferred, logs, telemetry
 from lambda_ack.errors import PROCESS_EXITS
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from lambda_ack.deferred.watchdog import Watchdog
+
 log = logs.runtime_log
 
 
-def machinery() -> tuple:
+def machinery() -> tuple[ModuleType, ModuleType, Watchdog]:
     """What running a callback takes: durable hand-off, retries, the watchdog (with its timer
     thread). Imported with the first callback, so a function that never defers does not load it
     at start-up; SnapStart loads it before the snapshot (`lambda_ack.environment.snapstart`)."""
@@ -135,7 +141,8 @@ def hand_off_unfinished(reason: str, within_s: float) -> None:
     # handler cut off before it answered leaves work nobody was promised.
     if batch is None or batch.closed or not batch.durable or not batch.answered:
         return
-    durable_work = machinery()[0]
+    from lambda_ack.deferred import durable as durable_work  # a durable batch has loaded it
+
     first = max(batch.position - 1, 0)
     until = time.monotonic() + within_s  # one budget for them all: the grace period's
     for position, callback in enumerate(batch.callbacks[first:], first + 1):

@@ -69,17 +69,15 @@ class ShutdownExtension:
         # the call simply stays open until the environment ends. A call whose connection breaks
         # is made once more, on a new one: after a SnapStart restore the socket from before the
         # snapshot is gone, and an extension that stops asking would be taken for a dead one.
-        again = True
-        while True:
+        broken = 0
+        while broken < 2:  # twice in a row: the API is gone, the environment is ending
             response = next_event(self._conn, identifier)
             if response is None:
-                if not again:
-                    return  # twice in a row: the API is gone, the environment is ending
-                again = False
-                continue
-            if response.status != 200:
+                broken += 1
+            elif response.status != 200:
                 return
-            again = True
+            else:
+                broken = 0
 
 
 def register(conn: Connection, name: str, events: list[str]) -> tuple[str, object]:

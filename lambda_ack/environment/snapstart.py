@@ -86,9 +86,9 @@ def _prepare_first_invocation() -> None:
     """Do now, while it is part of the snapshot, what the first invocation after a restore would
     otherwise do before its acknowledgement or its first callback: look for the telemetry tools
     the function imported, load what running a callback takes, start the ack guard's and the
-    watchdog's timer threads, load the IDNA codec, which Python
-    loads at a process's first connection to a host given by name (Slack's API, any AWS
-    endpoint; about 1 ms), and collect init's garbage."""
+    watchdog's timer threads, load the IDNA codec, which Python loads at a process's first
+    connection to a host given by name (Slack's API, any AWS endpoint; about 1 ms), and collect
+    init's garbage."""
     import codecs
     import gc
 

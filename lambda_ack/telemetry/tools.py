@@ -56,8 +56,8 @@ def discover(in_use: list[Integration]) -> list[Integration]:
             try:
                 # `__import__`, not `importlib`: that package (with `warnings`) is about 0.7 ms
                 # of a cold start when the function does not import it itself.
-                module = __import__(integration_module, fromlist=("integration",))
-                found.append(module.integration())
+                imported = __import__(integration_module, fromlist=("integration",))
+                found.append(imported.integration())
             except Exception:  # a version of the tool this integration does not know
                 _failed.add(name)
                 from lambda_ack import logs
