@@ -357,14 +357,15 @@ class RuntimeProcess:
 
 @pytest.fixture
 def runtime():
-    """Factory: `api, proc = runtime("module.function", **env)`; all are stopped at teardown."""
+    """Factory: `api, proc = runtime("module.function", **env)`; all are stopped at teardown.
+    `bootstrap`: another copy of it (an unpacked zip's, one away from the package)."""
     started: list[tuple[FakeRuntimeAPI, RuntimeProcess]] = []
 
     def start(
-        handler: str, extensions: bool = False, **env: str
+        handler: str, extensions: bool = False, bootstrap: Path = ROOT / "bootstrap", **env: str
     ) -> tuple[FakeRuntimeAPI, RuntimeProcess]:
         api = FakeRuntimeAPI(extensions)
-        proc = RuntimeProcess(api.address, handler, env)
+        proc = RuntimeProcess(api.address, handler, env, bootstrap=bootstrap)
         started.append((api, proc))
         return api, proc
 

@@ -3,6 +3,7 @@
 import os
 import socket
 import sys
+from pathlib import Path
 
 import pytest
 from fake_api import HANDLERS, ROOT, FakeRuntimeAPI, RuntimeProcess
@@ -63,26 +64,30 @@ def test_handler_in_a_sub_folder_and_task_root_first_on_sys_path(runtime):
     assert api2.outcome(api2.push({})).json()["sys_path0"] == str(HANDLERS)
 
 
-def test_lambda_runtime_python_picks_the_interpreter(runtime, tmp_path):
+def recording_python(tmp_path) -> tuple[Path, Path]:
+    """An interpreter that writes the arguments it was started with to a file, then runs them:
+    (the interpreter, the file)."""
     marker = tmp_path / "used"
     wrapper = tmp_path / "python"
     wrapper.write_text(f'#!/bin/sh\necho "$@" > {marker}\nexec {sys.executable} "$@"\n')
     wrapper.chmod(0o755)
+    return wrapper, marker
+
+
+def test_lambda_runtime_python_picks_the_interpreter(runtime, tmp_path):
+    wrapper, marker = recording_python(tmp_path)
     api, _ = runtime("basic.echo", LAMBDA_RUNTIME_PYTHON=str(wrapper))
     assert api.outcome(api.push(1)).json()["event"] == 1
     # The entry point as a script (no `runpy`), where `bootstrap` finds the package beside it.
     assert marker.read_text().split() == ["-u", "-P", str(ROOT / "lambda_ack" / "__main__.py")]
 
 
-def test_bootstrap_of_a_function_zip_runs_the_entry_point_in_vendor(tmp_path):
+def test_bootstrap_of_a_function_zip_runs_the_entry_point_in_vendor(runtime, tmp_path):
     """A function zip carries the runtime in `vendor/`: the entry point found there runs as a
     script too."""
     import shutil
 
-    marker = tmp_path / "used"
-    wrapper = tmp_path / "python"
-    wrapper.write_text(f'#!/bin/sh\necho "$@" > {marker}\nexec {sys.executable} "$@"\n')
-    wrapper.chmod(0o755)
+    wrapper, marker = recording_python(tmp_path)
     unpacked = tmp_path / "task"
     shutil.copytree(
         ROOT / "lambda_ack",
@@ -91,38 +96,27 @@ def test_bootstrap_of_a_function_zip_runs_the_entry_point_in_vendor(tmp_path):
     )
     (unpacked / "bootstrap").write_bytes((ROOT / "bootstrap").read_bytes())
     (unpacked / "bootstrap").chmod(0o755)
-    api = FakeRuntimeAPI()
-    env = {"LAMBDA_RUNTIME_PYTHON": str(wrapper)}
-    proc = RuntimeProcess(api.address, "basic.echo", env, bootstrap=unpacked / "bootstrap")
-    try:
-        assert api.outcome(api.push(1)).json()["event"] == 1
-        main = unpacked / "vendor" / "lambda_ack" / "__main__.py"
-        assert marker.read_text().split() == ["-u", "-P", str(main)]
-    finally:
-        proc.stop()
-        api.close()
+    api, _ = runtime(
+        "basic.echo", bootstrap=unpacked / "bootstrap", LAMBDA_RUNTIME_PYTHON=str(wrapper)
+    )
+    assert api.outcome(api.push(1)).json()["event"] == 1
+    main = unpacked / "vendor" / "lambda_ack" / "__main__.py"
+    assert marker.read_text().split() == ["-u", "-P", str(main)]
 
 
-def test_bootstrap_without_the_package_beside_it_starts_the_runtime_with_dash_m(tmp_path):
+def test_bootstrap_without_the_package_beside_it_starts_the_runtime_with_dash_m(runtime, tmp_path):
     """A `bootstrap` copied away from the package (the runtime installed elsewhere, on
     PYTHONPATH) starts it as `python -m lambda_ack`."""
-    marker = tmp_path / "used"
-    wrapper = tmp_path / "python"
-    wrapper.write_text(f'#!/bin/sh\necho "$@" > {marker}\nexec {sys.executable} "$@"\n')
-    wrapper.chmod(0o755)
+    wrapper, marker = recording_python(tmp_path)
     alone = tmp_path / "bin" / "bootstrap"
     alone.parent.mkdir()
     alone.write_bytes((ROOT / "bootstrap").read_bytes())
     alone.chmod(0o755)
-    api = FakeRuntimeAPI()
-    env = {"LAMBDA_RUNTIME_PYTHON": str(wrapper), "PYTHONPATH": str(ROOT)}
-    proc = RuntimeProcess(api.address, "basic.echo", env, bootstrap=alone)
-    try:
-        assert api.outcome(api.push(1)).json()["event"] == 1
-        assert marker.read_text().split() == ["-u", "-P", "-m", "lambda_ack"]
-    finally:
-        proc.stop()
-        api.close()
+    api, _ = runtime(
+        "basic.echo", bootstrap=alone, LAMBDA_RUNTIME_PYTHON=str(wrapper), PYTHONPATH=str(ROOT)
+    )
+    assert api.outcome(api.push(1)).json()["event"] == 1
+    assert marker.read_text().split() == ["-u", "-P", "-m", "lambda_ack"]
 
 
 def test_exec_wrapper_runs_the_runtime_command(runtime, tmp_path):
@@ -142,7 +136,7 @@ def test_exec_wrapper_that_is_not_executable_is_a_clear_error(runtime, tmp_path)
     assert f"AWS_LAMBDA_EXEC_WRAPPER={wrapper} is not an executable file" in proc.output
 
 
-def test_bundled_interpreter_beside_bootstrap_is_preferred_to_path(tmp_path):
+def test_bundled_interpreter_beside_bootstrap_is_preferred_to_path(runtime, tmp_path):
     """A zip with python/bin/python3 next to bootstrap runs on that interpreter."""
     task = tmp_path / "task"
     (task / "python" / "bin").mkdir(parents=True)
@@ -155,15 +149,9 @@ def test_bundled_interpreter_beside_bootstrap_is_preferred_to_path(tmp_path):
     for package in ("lambda_ack", "runtime"):
         (task / package).symlink_to(ROOT / package)
 
-    api = FakeRuntimeAPI()
-    env = {"LAMBDA_RUNTIME_PYTHON": ""}
-    proc = RuntimeProcess(api.address, "basic.echo", env, bootstrap=task / "bootstrap")
-    try:
-        assert api.outcome(api.push(5)).json()["event"] == 5
-        assert marker.exists()
-    finally:
-        proc.stop()
-        api.close()
+    api, _ = runtime("basic.echo", bootstrap=task / "bootstrap", LAMBDA_RUNTIME_PYTHON="")
+    assert api.outcome(api.push(5)).json()["event"] == 5
+    assert marker.exists()
 
 
 def test_missing_runtime_api_address_is_a_clear_error(runtime):
