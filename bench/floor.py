@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import envs  # noqa: E402
+import report  # noqa: E402
 import scenario  # noqa: E402
 from server import Server  # noqa: E402
 
@@ -77,8 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| process | init (ms) | against awslambdaric |")
     print("|---|---:|---:|")
     for name, values in samples.items():
-        cell = f"{median[name]:.1f} ({min(values):.1f}–{max(values):.1f})"
-        print(f"| {name} | {cell} | {median[name] / theirs:.2f}× |")
+        print(f"| {name} | {report.cell(report.stats(values))} | {median[name] / theirs:.2f}× |")
     print(f"lambda-ack's own start-up: {median['lambda-ack'] - median[floor]:.1f} ms")
     print(f"the lowest ratio any runtime could reach: {median[floor] / theirs:.2f}×")
     return 0

@@ -64,9 +64,8 @@ def main() -> int:
                 layouts, "app.handler", "/hello", python, server, args.runs, web_api
             )
             for key, stats in cold.items():
-                rows.append(
-                    (f"{kind}: cold start, {key.split('_')[-1]} (ms)", _median(stats[report.OURS]))
-                )
+                what = f"{kind}: cold start, {key.split('_')[-1]} (ms)"
+                rows.append((what, report.cell(stats[report.OURS])))
     server.close()
     print(f"machine: {report.machine()}; Python {version} ({python}); {args.runs} runs\n")
     print("| what | figure |\n|---|---:|")
@@ -79,10 +78,6 @@ def _sizes(path: Path) -> str:
     with zipfile.ZipFile(path) as archive:
         unzipped = sum(info.file_size for info in archive.infolist())
     return f"{path.stat().st_size / 2**20:.1f} MB zipped, {unzipped / 2**20:.1f} MB unzipped"
-
-
-def _median(stats: dict[str, float]) -> str:
-    return f"{stats['median']:.1f} ({stats['min']:.1f}–{stats['max']:.1f})"
 
 
 if __name__ == "__main__":

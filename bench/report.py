@@ -120,7 +120,9 @@ def stats(values: list[float]) -> dict[str, float]:
     }
 
 
-def _cell(stats: dict[str, float] | None, digits: int) -> str:
+def cell(stats: dict[str, float] | None, digits: int = 1) -> str:
+    """A figure as every bench table prints it: "median (min–max)", or the median alone when the
+    runs agree to the digits shown, so a spread is never hidden and never invented."""
     if stats is None:
         return "n/a"
     median, low, high = (f"{stats[k]:,.{digits}f}" for k in ("median", "min", "max"))
@@ -160,7 +162,7 @@ def table(summary: dict[str, dict[str, dict[str, float]]]) -> str:
         if ours and "pooled" in ours:
             label += f" [{int(ours['pooled'])} acks pooled]"
         lines.append(
-            f"| {label} | {_cell(ours, digits)} | {_cell(theirs, digits)} | {ratio} | {verdict} |"
+            f"| {label} | {cell(ours, digits)} | {cell(theirs, digits)} | {ratio} | {verdict} |"
         )
     return "\n".join(lines)
 

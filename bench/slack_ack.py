@@ -13,7 +13,6 @@ Bolt's own Lambda adapter answers only when the listener is done, so it is measu
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import threading
 import uuid
@@ -21,8 +20,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
-sys.path[:0] = [str(ROOT), str(TESTS)]
+sys.path[:0] = [str(ROOT), str(TESTS), str(ROOT / "bench")]
 
+import report  # noqa: E402
 from slack_support import FORM, command_body, signed_event  # noqa: E402
 
 from lambda_ack.cli.local.emulator import Emulator  # noqa: E402
@@ -81,10 +81,7 @@ def main() -> None:
         work_s = max(args.work_s, 4.0) if command == "/slow-ack" else args.work_s
         ms = measure(handler, TESTS / folder, command, cold, args.runs, work_s)
         what = "from the invoke (process start)" if cold else "from the event"
-        print(
-            f"| {label} | {statistics.median(ms):,.1f} ({min(ms):,.1f}–{max(ms):,.1f}), "
-            f"{what}, {len(ms)} runs |"
-        )
+        print(f"| {label} | {report.cell(report.stats(ms))}, {what}, {len(ms)} runs |")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
 import sys
 import sysconfig
 import tempfile
@@ -31,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import envs  # noqa: E402
+import report  # noqa: E402
 import scenario  # noqa: E402
 from server import Server  # noqa: E402
 
@@ -107,17 +107,14 @@ def main(argv: list[str] | None = None) -> int:
                         samples.setdefault((app, runtime.name, way), []).append(ms)
     server.close()
     slack_api.close()
-    print("| app | runtime | cold start | from a restore |")
+    print("| app | runtime | cold start (ms) | from a restore (ms) |")
     print("|---|---|---:|---:|")
     for app in APPS:
         for name in ("lambda-ack", "awslambdaric"):
-            cells = [_cell(samples[(app, name, way)]) for way in ("cold", "from a restore")]
+            ways = ("cold", "from a restore")
+            cells = [report.cell(report.stats(samples[(app, name, way)])) for way in ways]
             print(f"| {app} | {name} | {' | '.join(cells)} |")
     return 0
-
-
-def _cell(values: list[float]) -> str:
-    return f"{statistics.median(values):.1f} ms ({min(values):.1f}–{max(values):.1f})"
 
 
 if __name__ == "__main__":
