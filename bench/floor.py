@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -72,13 +71,14 @@ def main(argv: list[str] | None = None) -> int:
                     samples.setdefault(name, []).append((first_next - spawned.started_ns) / 1e6)
                 server.forget()
     server.close()
-    median = {name: statistics.median(values) for name, values in samples.items()}
+    summary = {name: report.stats(values) for name, values in samples.items()}
+    median = {name: stats["median"] for name, stats in summary.items()}
     theirs = median["awslambdaric"]
     print(f"init, spawn → first `/next`, {args.runs} runs each, interleaved")
     print("| process | init (ms) | against awslambdaric |")
     print("|---|---:|---:|")
-    for name, values in samples.items():
-        print(f"| {name} | {report.cell(report.stats(values))} | {median[name] / theirs:.2f}× |")
+    for name, stats in summary.items():
+        print(f"| {name} | {report.cell(stats)} | {median[name] / theirs:.2f}× |")
     print(f"lambda-ack's own start-up: {median['lambda-ack'] - median[floor]:.1f} ms")
     print(f"the lowest ratio any runtime could reach: {median[floor] / theirs:.2f}×")
     return 0
