@@ -1,6 +1,7 @@
 """Start-up: how `bootstrap` finds Python and the handler, and how init failures are reported."""
 
 import os
+import shutil
 import socket
 import sys
 from pathlib import Path
@@ -85,8 +86,6 @@ def test_lambda_runtime_python_picks_the_interpreter(runtime, tmp_path):
 def test_bootstrap_of_a_function_zip_runs_the_entry_point_in_vendor(runtime, tmp_path):
     """A function zip carries the runtime in `vendor/`: the entry point found there runs as a
     script too."""
-    import shutil
-
     wrapper, marker = recording_python(tmp_path)
     unpacked = tmp_path / "task"
     shutil.copytree(
@@ -94,8 +93,7 @@ def test_bootstrap_of_a_function_zip_runs_the_entry_point_in_vendor(runtime, tmp
         unpacked / "vendor" / "lambda_ack",
         ignore=shutil.ignore_patterns("__pycache__"),
     )
-    (unpacked / "bootstrap").write_bytes((ROOT / "bootstrap").read_bytes())
-    (unpacked / "bootstrap").chmod(0o755)
+    shutil.copy2(ROOT / "bootstrap", unpacked / "bootstrap")
     api, _ = runtime(
         "basic.echo", bootstrap=unpacked / "bootstrap", LAMBDA_RUNTIME_PYTHON=str(wrapper)
     )
@@ -110,8 +108,7 @@ def test_bootstrap_without_the_package_beside_it_starts_the_runtime_with_dash_m(
     wrapper, marker = recording_python(tmp_path)
     alone = tmp_path / "bin" / "bootstrap"
     alone.parent.mkdir()
-    alone.write_bytes((ROOT / "bootstrap").read_bytes())
-    alone.chmod(0o755)
+    shutil.copy2(ROOT / "bootstrap", alone)
     api, _ = runtime(
         "basic.echo", bootstrap=alone, LAMBDA_RUNTIME_PYTHON=str(wrapper), PYTHONPATH=str(ROOT)
     )
@@ -144,8 +141,7 @@ def test_bundled_interpreter_beside_bootstrap_is_preferred_to_path(runtime, tmp_
     bundled = task / "python" / "bin" / "python3"
     bundled.write_text(f'#!/bin/sh\ntouch {marker}\nexec {sys.executable} "$@"\n')
     bundled.chmod(0o755)
-    (task / "bootstrap").write_bytes((ROOT / "bootstrap").read_bytes())
-    (task / "bootstrap").chmod(0o755)
+    shutil.copy2(ROOT / "bootstrap", task / "bootstrap")
     for package in ("lambda_ack", "runtime"):
         (task / package).symlink_to(ROOT / package)
 
